@@ -1,0 +1,28 @@
+"""specnorm-gan: spectral-normalization GAN building blocks for PyTorch.
+
+SNGAN (Miyato et al., ICLR 2018) and the projection discriminator (Miyato & Koyama, ICLR 2018):
+spectral-norm layers with a fused power iteration, blocks, architectures, presets, losses,
+training and evaluation helpers.
+"""
+
+from .layers import (
+    SNConv1d,
+    SNConv2d,
+    SNConv3d,
+    SNConvTranspose1d,
+    SNConvTranspose2d,
+    SNConvTranspose3d,
+    SNEmbedding,
+    SNLinear,
+    ema_update_,
+    fuse_spectral_norm,
+    is_spectral_norm,
+    load_torch_spectral_norm_state_dict,
+    remove_spectral_norm,
+    reset_spectral_norm,
+    spectral_norm,
+    spectral_norm_all,
+    spectral_norms,
+)
+
+__version__ = "0.1.0"

@@ -1,0 +1,36 @@
+"""Packaging: the core imports only torch, numpy and typing-extensions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+OPTIONAL = ("torchvision", "PIL", "tqdm", "tensorboard", "torch_fidelity", "scipy", "matplotlib", "mkdocs")
+
+
+def test_import_pulls_no_optional_dependency() -> None:
+    # Whatever torch itself imports (it may import tqdm when installed) is the baseline; importing
+    # specnorm_gan on top of the core dependencies must add only specnorm_gan's own modules.
+    code = (
+        "import sys, json; import torch, numpy, typing_extensions; before = set(sys.modules); "
+        "import specnorm_gan; print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    added = json.loads(out.strip().splitlines()[-1])
+    assert added and all(m == "specnorm_gan" or m.startswith("specnorm_gan.") for m in added), added
+    assert not {m.split(".")[0] for m in added} & set(OPTIONAL)
+
+
+def test_declared_core_dependencies() -> None:
+    from importlib.metadata import requires
+
+    reqs = [r for r in requires("specnorm-gan") or [] if "extra ==" not in r]
+    names = sorted(r.split(">")[0].split("=")[0].split("<")[0].strip().lower() for r in reqs)
+    assert names == ["numpy", "torch", "typing-extensions"]
+
+
+def test_ships_py_typed() -> None:
+    from importlib.resources import files
+
+    assert files("specnorm_gan").joinpath("py.typed").is_file()
