@@ -73,6 +73,14 @@ def _power_iteration(mat: Tensor, u: Tensor, v: Tensor, n_iterations: int, eps: 
     return u, v
 
 
+def _copy_all_(dst: Sequence[Tensor], src: Sequence[Tensor]) -> None:
+    if hasattr(torch, "_foreach_copy_"):  # one dispatch for all tensors (torch >= 2.1)
+        torch._foreach_copy_(list(dst), list(src))
+    else:  # pragma: no cover - older torch
+        for d, s in zip(dst, src):
+            d.copy_(s)
+
+
 def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
     # The iteration and sigma always run in at least float32 (half-precision weights or autocast).
     return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
@@ -118,8 +126,8 @@ def _normalize_group(layers: Sequence["_SpectralNorm"]) -> List[Tensor]:
                     first.weight_u.copy_(u.view(rows))
                     first.weight_v.copy_(v.view(-1))
                 else:
-                    torch._foreach_copy_([m.weight_u for m in layers], list(u.view(n, rows).unbind(0)))
-                    torch._foreach_copy_([m.weight_v for m in layers], list(v.view(n, -1).unbind(0)))
+                    _copy_all_([m.weight_u for m in layers], u.view(n, rows).unbind(0))
+                    _copy_all_([m.weight_v for m in layers], v.view(n, -1).unbind(0))
         # sigma = u^T W v with autograd through W only (u, v are constants, as in the paper).
         sigma = torch.bmm(torch.bmm(u, mat), v.transpose(1, 2))
         # eps guards the division, so an all-zero weight gives zeros instead of NaN.
@@ -816,4 +824,4 @@ def ema_update_(ema_model: nn.Module, model: nn.Module, decay: float) -> None:
     if params:
         torch._foreach_lerp_(ema_params, [p.detach() for p in params], 1.0 - decay)
     if buffers:
-        torch._foreach_copy_(ema_buffers, buffers)
+        _copy_all_(ema_buffers, buffers)
