@@ -24,5 +24,14 @@ from .layers import (
     spectral_norm_all,
     spectral_norms,
 )
+from . import losses
+from .blocks import ConditionalBatchNorm2d, DBlock, GBlock, OptimizedDBlock, ProjectionHead, init_weights
+from .models import (
+    SNDCGANDiscriminator,
+    SNDCGANGenerator,
+    SNResNetDiscriminator,
+    SNResNetGenerator,
+)
+from .presets import GANSpec, Preset, TrainHParams, build_gan, get_preset, list_presets
 
 __version__ = "0.1.0"
