@@ -33,5 +33,8 @@ from .models import (
     SNResNetGenerator,
 )
 from .presets import GANSpec, Preset, TrainHParams, build_gan, get_preset, list_presets
+from . import data, training
+from .data import ImageDataset, InMemoryLoader, load_dataset, load_npz, save_npz
+from .training import TrainConfig, Trainer, load_checkpoint, models_from_checkpoint, train
 
 __version__ = "0.1.0"
