@@ -17,15 +17,6 @@ from specnorm_gan.layers import is_spectral_norm
 DT = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():  # type: ignore[no-untyped-def]
-    # Tiny tensors: one intra-op thread is faster, and robust on a shared 2-core machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # --------------------------------------------------------------------------------------------
 # Reference helpers (written from the official Chainer definitions, not from blocks.py)
 # --------------------------------------------------------------------------------------------

@@ -31,15 +31,6 @@ REAL: List[float] = [2.0, 0.5, -1.0, 0.25]
 FAKE: List[float] = [-2.0, 0.0, 1.5]  # a different batch size on purpose
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():  # type: ignore[no-untyped-def]
-    # Tiny tensors: one intra-op thread is faster, and robust on a shared 2-core machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _mean(values: List[float]) -> float:
     return sum(values) / len(values)
 

@@ -28,15 +28,6 @@ from specnorm_gan.losses import get_loss
 TINY = 1 / 16  # channel multiplier for the shape tests
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():  # type: ignore[no-untyped-def]
-    # Tiny tensors: one intra-op thread is faster, and robust on a shared 2-core machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def n_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
 import torch
 from torch import Tensor, nn
 
@@ -25,14 +24,6 @@ MEANS = torch.stack(
     [RADIUS * torch.cos(torch.arange(N_MODES) * 2 * math.pi / N_MODES),
      RADIUS * torch.sin(torch.arange(N_MODES) * 2 * math.pi / N_MODES)], dim=1
 )
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():  # type: ignore[no-untyped-def]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def ring(n: int, generator: torch.Generator) -> Tensor:
