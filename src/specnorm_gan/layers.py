@@ -134,8 +134,11 @@ def _normalize_group(layers: Sequence["_SpectralNorm"]) -> List[Tensor]:
         sigma = sigma.clamp_min(eps)
         if sigma.dtype != weight.dtype:
             sigma = sigma.to(weight.dtype)
-        normalized = w / sigma.view((n,) + (1,) * len(shape))
-    return [normalized.squeeze(0)] if n == 1 else list(normalized.unbind(0))
+        # Divide each layer's own weight: the division saves its input for backward, and saving
+        # the stacked copy instead would keep a second copy of every weight alive until backward.
+        if n == 1:
+            return [weight / sigma.reshape(())]
+        return [m.weight / s for m, s in zip(layers, sigma.view(n).unbind(0))]
 
 
 # --------------------------------------------------------------------------------------------
