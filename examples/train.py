@@ -11,7 +11,8 @@
 Every setting of the preset can be changed with a flag (loss, conditioning, n_dis, learning rates
 and betas of G and D, batch sizes, iterations, learning-rate decay, D's last width, block variants,
 width multiplier, ...). Outputs in --out: metrics.csv (and TensorBoard logs when installed),
-samples/iter_*.png, checkpoints/ckpt_*.pt (loadable with torch.load(weights_only=True)).
+samples/iter_*.png, checkpoints/ckpt_*.pt (loadable with torch.load(weights_only=True)); with
+--eval-every also eval.csv, eval.jsonl, eval_curves.png and checkpoints/best_fid.pt.
 """
 
 from __future__ import annotations
@@ -160,6 +161,22 @@ def build_parser(
     r.add_argument("--seed", type=int, help="seed of initialisation, data order and noise (default 0)")
     r.add_argument("--device", help="auto (CUDA if available), cpu, cuda, cuda:1, ...")
     r.add_argument("--threads", type=int, help="torch CPU threads")
+
+    e = p.add_argument_group("evaluation during training (needs the metrics extra)")
+    e.add_argument("--eval-every", type=int, metavar="N",
+                   help="evaluate G (the EMA G with --ema) every N iterations; writes eval.csv, eval_curves.png and "
+                        "checkpoints/best_fid.pt (default 0: never)")
+    e.add_argument("--eval-samples", type=int, metavar="N", help="generated images per evaluation (default 5000)")
+    e.add_argument("--eval-metrics", nargs="+", choices=["is", "fid", "kid", "intra_fid"], help="metrics (default: is fid)")
+    e.add_argument("--eval-reference", metavar="NAME_OR_NPZ",
+                   help="real images for FID/KID: a torch-fidelity input (cifar10-train, ...) or an .npz "
+                        "(default: the training data)")
+    e.add_argument("--eval-protocol", choices=["paper", "50k"],
+                   help="paper: FID against 10K reference images; 50k: against the whole reference (default paper)")
+    e.add_argument("--eval-feature-extractor", metavar="NAME",
+                   help="torch-fidelity feature extractor (default inception-v3-compat)")
+    e.add_argument("--inception-weights", metavar="PATH",
+                   help="the feature extractor's weights file (default: torch-fidelity's cache; no download offline)")
     r.add_argument("--no-allocator-tuning", action="store_true",
                    help="do not re-execute with MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ raised")
     return p
@@ -177,6 +194,9 @@ _DIRECT = {
     "out": "out_dir", "log_every": "log_every", "sample_every": "sample_every", "ckpt_every": "ckpt_every",
     "keep_checkpoints": "keep_checkpoints", "sample_rows": "sample_rows", "sample_cols": "sample_cols",
     "tensorboard": "tensorboard", "progress": "progress", "seed": "seed", "device": "device",
+    "eval_every": "eval_every", "eval_samples": "eval_samples", "eval_reference": "eval_reference",
+    "eval_protocol": "eval_protocol", "eval_feature_extractor": "eval_feature_extractor",
+    "inception_weights": "inception_weights",
 }
 
 
@@ -184,7 +204,7 @@ def config_updates(args: argparse.Namespace) -> Dict[str, Any]:
     """TrainConfig fields given on the command line (model arguments merged into ``model_kwargs``)."""
     given = vars(args)
     upd: Dict[str, Any] = {_DIRECT[k]: v for k, v in given.items() if k in _DIRECT}
-    for k in ("betas_g", "betas_d"):
+    for k in ("betas_g", "betas_d", "eval_metrics"):
         if k in given:
             upd[k] = tuple(given[k])
     if "loss_arg" in given:
@@ -353,7 +373,7 @@ def main(argv: Optional[List[str]] = None, defaults: Optional[Dict[str, Any]] = 
             log.info("resumed %s at iteration %d", ckpt["path"], trainer.iteration)
     except CheckpointError as e:
         return fail(str(e))
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, ImportError, FileNotFoundError) as e:
         return fail(str(e))
     cfg = trainer.config
     n_g = sum(p.numel() for p in trainer.G.parameters())
@@ -380,6 +400,9 @@ def main(argv: Optional[List[str]] = None, defaults: Optional[Dict[str, Any]] = 
             trainer.train(stop_at=given.get("stop_at"))
         orderly = True
         log.info("done: iteration %d; last checkpoint %s", trainer.iteration, trainer.last_checkpoint)
+        if trainer.best_fid is not None and rank == 0:
+            log.info("best FID %.4g at iteration %d (%s)", trainer.best_fid["fid"], trainer.best_fid["iteration"],
+                     trainer.best_fid["key"])
     except NonFiniteLossError as e:
         orderly = True
         code = fail(str(e), EXIT_NONFINITE)

@@ -23,7 +23,8 @@ Opt-in: EMA of G (:func:`~specnorm_gan.layers.ema_update_`, buffers copied), bfl
 (``torchrun``; gloo on CPU, NCCL on GPU).
 
 Around the loop: a progress bar (tqdm, optional), a CSV metrics log (and TensorBoard when
-installed), PNG sample grids from a fixed ``z``, atomic checkpoints that load with
+installed), PNG sample grids from a fixed ``z``, optional periodic IS/FID evaluation
+(:mod:`specnorm_gan.metrics`; ``eval_every``) that keeps the best-FID checkpoint, atomic checkpoints that load with
 ``torch.load(weights_only=True)`` and resume bit-identically on the CPU, SIGINT/SIGTERM handling
 (checkpoint, then stop) and a clear stop on NaN/Inf losses.
 """
@@ -188,6 +189,17 @@ class TrainConfig:
         tensorboard: also log to TensorBoard when it is installed.
         progress: show a tqdm progress bar when tqdm is installed.
         optimizer_impl: ``"auto"`` (fused if available, else foreach), ``"fused"``, ``"foreach"``, ``"for-loop"``.
+        eval_every: iterations between evaluations of G (the EMA G when on) with
+            :class:`specnorm_gan.metrics.Evaluator` (0: never; needs the ``metrics`` extra). Results go to
+            ``eval.csv``, ``eval.jsonl``, TensorBoard and the log; the best-FID generator is kept in
+            ``checkpoints/best_fid.pt`` and the curves are drawn in ``eval_curves.png``.
+        eval_samples: generated images per evaluation (IS and FID; protocol renamed ``"<protocol>-n<N>"``).
+        eval_metrics: some of ``"is"``, ``"fid"``, ``"kid"``, ``"intra_fid"``.
+        eval_reference: real images for FID/KID: a torch-fidelity registered input (``"cifar10-train"``) or an
+            ``.npz`` path; None: the training data.
+        eval_protocol: ``"paper"`` or ``"50k"`` (:data:`specnorm_gan.metrics.PROTOCOLS`).
+        eval_feature_extractor: a torch-fidelity feature extractor name (None: ``"inception-v3-compat"``).
+        inception_weights: path of the feature extractor's weights file (None: torch-fidelity's cache).
 
     Example::
 
@@ -247,6 +259,14 @@ class TrainConfig:
     tensorboard: bool = True
     progress: bool = True
     optimizer_impl: str = "auto"
+    # evaluation during training
+    eval_every: int = 0
+    eval_samples: int = 5000
+    eval_metrics: Tuple[str, ...] = ("is", "fid")
+    eval_reference: Optional[str] = None
+    eval_protocol: str = "paper"
+    eval_feature_extractor: Optional[str] = None
+    inception_weights: Optional[str] = None
 
     def to_dict(self) -> Dict[str, Any]:
         """Plain-container form (tuples as lists) for checkpoints and JSON."""
@@ -267,6 +287,8 @@ class TrainConfig:
         for k in ("betas_g", "betas_d"):
             if kw.get(k) is not None:
                 kw[k] = tuple(float(b) for b in kw[k])
+        if isinstance(kw.get("eval_metrics"), list):
+            kw["eval_metrics"] = tuple(kw["eval_metrics"])
         return cls(**kw)
 
 
@@ -341,6 +363,11 @@ def _resolve(config: TrainConfig, hparams: Any, G: nn.Module) -> TrainConfig:
         updates["in_channels"] = int(G.out_channels)
     if config.preset is None and hparams is not None and getattr(hparams, "preset", None):
         pass  # keep None: the model was built from explicit arguments
+    for name in ("eval_reference", "inception_weights"):  # plain str in checkpoints (weights_only loading)
+        if isinstance(getattr(config, name), os.PathLike):
+            updates[name] = os.fspath(getattr(config, name))
+    if isinstance(config.eval_metrics, list):
+        updates["eval_metrics"] = tuple(config.eval_metrics)
     return dataclasses.replace(config, **updates)
 
 
@@ -353,8 +380,15 @@ def _validate(config: TrainConfig) -> None:
 
     for name in ("n_dis", "batch_size", "g_batch_size", "iterations", "log_every", "keep_checkpoints", "sample_rows", "sample_cols"):
         positive_int(name)
-    for name in ("decay_start", "sample_every", "ckpt_every", "ema_start"):
+    for name in ("decay_start", "sample_every", "ckpt_every", "ema_start", "eval_every"):
         positive_int(name, allow_zero=True)
+    if not (isinstance(config.eval_samples, int) and not isinstance(config.eval_samples, bool) and config.eval_samples >= 2):
+        raise ValueError(f"eval_samples must be an int >= 2, got {config.eval_samples!r}")
+    em = config.eval_metrics
+    if not (isinstance(em, (list, tuple)) and em and all(isinstance(k, str) for k in em)):
+        raise TypeError(f"eval_metrics must be a non-empty list of metric names ('is', 'fid', 'kid', 'intra_fid'), got {em!r}")
+    if not isinstance(config.eval_protocol, str):
+        raise TypeError(f"eval_protocol must be 'paper' or '50k', got {config.eval_protocol!r}")
     for name in ("lr_g", "lr_d"):
         v = getattr(config, name)
         if not isinstance(v, (int, float)) or not v >= 0 or not math.isfinite(v):
@@ -746,6 +780,8 @@ def reexec_with_allocator_settings(disable: bool = False) -> str:
 # The trainer
 # --------------------------------------------------------------------------------------------
 _METRICS = ("loss_g", "loss_d", "d_real", "d_fake")
+# Columns of eval.csv taken from the evaluator's result (empty when a metric is not evaluated).
+_EVAL_COLUMNS = ("is_mean", "is_std", "fid", "kid_mean", "kid_std", "intra_fid")
 
 
 class Trainer:
@@ -911,6 +947,12 @@ class Trainer:
             self._g_step_fn = torch.compile(self._g_forward, **kw)
         if self.is_main and cfg.out_dir is not None:
             _require_torchvision_for_samples()
+        #: The :class:`specnorm_gan.metrics.Evaluator` of periodic evaluation (main rank, ``eval_every > 0``), else None.
+        self.evaluator: Any = self._build_evaluator() if cfg.eval_every and self.is_main else None
+        #: Best FID so far: ``{"fid", "iteration", "key"}`` (``key``: protocol, feature extractor and reference
+        #: it was measured with), or None. Saved with checkpoints.
+        self.best_fid: Optional[Dict[str, Any]] = None
+        self._warned_no_plot = False
 
     # ------------------------------------------------------------------ construction helpers
     def _make_optimizer(
@@ -1184,11 +1226,152 @@ class Trainer:
         save_image(images.cpu(), str(path), nrow=self.config.sample_cols, normalize=True, value_range=(-1, 1))
         return str(path)
 
+    # ------------------------------------------------------------------ evaluation
+    def _build_evaluator(self) -> Any:
+        """The periodic evaluator (``specnorm_gan.metrics``, imported here: it is an optional extra)."""
+        from . import metrics  # imports no optional package itself
+
+        cfg = self.config
+        reference: Any = cfg.eval_reference if cfg.eval_reference is not None else self.data
+        try:
+            evaluator = metrics.Evaluator(
+                reference,
+                metrics=tuple(cfg.eval_metrics),
+                protocol=cfg.eval_protocol,
+                feature_extractor=cfg.eval_feature_extractor or metrics.DEFAULT_FEATURE_EXTRACTOR,
+                inception_weights=cfg.inception_weights,
+                device=self.device,
+                batch_size=max(self.g_batch_size, self.batch_size),
+                seed=cfg.seed,
+            )
+        except ImportError as e:
+            raise ImportError(
+                f"eval_every={cfg.eval_every} (--eval-every) evaluates G with torch-fidelity: install the metrics "
+                f"extra with `pip install specnorm-gan[metrics]`, or set eval_every=0 ({e})"
+            ) from e
+        ref, n_ref = evaluator.reference, evaluator.protocol.fid_reference_samples
+        uses_ref = any(k in evaluator.metrics for k in ("fid", "kid"))
+        if uses_ref and ref is not None and ref.kind == "array" and n_ref is not None and len(ref) < n_ref:
+            raise ValueError(
+                f"eval_protocol {cfg.eval_protocol!r} compares with {n_ref} reference images but the reference "
+                f"{ref.name!r} has {len(ref)}; use eval_protocol='50k' (the whole reference set) or a larger eval_reference"
+            )
+        if "intra_fid" in evaluator.metrics and (not self.num_classes or cfg.eval_samples // self.num_classes < 2):
+            raise ValueError(
+                f"eval_metrics intra_fid needs a conditional model and eval_samples >= 2 per class "
+                f"(num_classes={self.num_classes}, eval_samples={cfg.eval_samples})"
+            )
+        return evaluator
+
+    def evaluate(self) -> Optional[Dict[str, Any]]:
+        """Evaluates the EMA G (G when EMA is off) now, on the main rank, and records the result.
+
+        Writes a row of ``out_dir/eval.csv`` and a line of ``out_dir/eval.jsonl`` (the full result with its
+        pipeline), logs to TensorBoard and the log, writes ``checkpoints/best_fid.pt`` when the FID improved and
+        redraws ``eval_curves.png``. The random-number generators of training are left as they were (the
+        evaluator draws its latents from its own seeded generator), so evaluating does not change the run.
+        Other ranks return None at once: nothing here is collective.
+
+        Returns:
+            The :meth:`specnorm_gan.metrics.Evaluator.evaluate_generator` result, or None off the main rank or
+            when ``eval_every`` is 0.
+
+        Example::
+
+            >>> trainer = Trainer(TrainConfig(preset="cifar10-resnet", eval_every=1000), data)  # doctest: +SKIP
+            >>> trainer.evaluate()["fid"]  # doctest: +SKIP
+        """
+        if self.evaluator is None:
+            return None
+        cfg = self.config
+        G = self.G_ema if self.G_ema is not None else self.G  # the raw module, never the DDP wrapper
+        kw: Dict[str, Any] = {}
+        if "intra_fid" in self.evaluator.metrics:
+            kw["intra_fid_samples_per_class"] = cfg.eval_samples // self.num_classes
+        start = time.perf_counter()
+        rng = _rng_state()
+        try:
+            result = self.evaluator.evaluate_generator(G, num_samples=cfg.eval_samples, step=self.iteration, **kw)
+        finally:
+            _set_rng_state(rng)
+        seconds = time.perf_counter() - start
+        self._last_log_time += seconds  # it/s measures training only
+        pipeline = result["pipeline"]
+        key = f"{result['protocol']} | {pipeline['feature_extractor']} | {pipeline['reference']}"
+        improved = False
+        if "fid" in result:
+            if self.best_fid is not None and self.best_fid.get("key") != key:
+                logger.info("eval: best FID so far was measured with %s; starting anew with %s", self.best_fid.get("key"), key)
+                self.best_fid = None
+            if self.best_fid is None or result["fid"] < self.best_fid["fid"]:
+                self.best_fid = {"fid": float(result["fid"]), "iteration": self.iteration, "key": key}
+                improved = True
+        columns = {k: result.get(k, "") for k in _EVAL_COLUMNS}
+        parts = []
+        if "is_mean" in result:
+            parts.append(f"IS {result['is_mean']:.3f} ± {result['is_std']:.3f}")
+        for k, label in (("fid", "FID"), ("kid_mean", "KID"), ("intra_fid", "intra-FID")):
+            if k in result:
+                parts.append(f"{label} {result[k]:.4g}")
+        if self.best_fid is not None:
+            parts.append(f"best FID {self.best_fid['fid']:.4g} @ {self.best_fid['iteration']}")
+        logger.info("eval it %d (%s, %s): %s  %.1f s", self.iteration, result["protocol"], pipeline["feature_extractor"],
+                    "  ".join(parts), seconds)
+        if self._tb is not None:
+            for k in _EVAL_COLUMNS:
+                if isinstance(columns[k], float):
+                    self._tb.add_scalar(f"eval/{k}", columns[k], self.iteration)
+        if cfg.out_dir is None:
+            return result
+        out = Path(cfg.out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / "eval.csv"
+        new = not path.exists() or path.stat().st_size == 0
+        with open(path, "a", newline="") as f:
+            writer = csv.writer(f)
+            if new:
+                writer.writerow(["iteration", *_EVAL_COLUMNS, "protocol", "feature_extractor", "reference", "eval_s"])
+            writer.writerow([self.iteration, *(repr(v) if isinstance(v, float) else v for v in columns.values()),
+                             result["protocol"], pipeline["feature_extractor"], pipeline["reference"], f"{seconds:.3f}"])
+        import json
+
+        with open(out / "eval.jsonl", "a") as f:
+            f.write(json.dumps(result) + "\n")
+        if improved:
+            folder = out / "checkpoints"
+            folder.mkdir(parents=True, exist_ok=True)
+            _atomic_torch_save(self._state(gather=False), folder / "best_fid.pt")
+        self._plot_eval_curves(out, result, key)
+        return result
+
+    def _plot_eval_curves(self, out: Path, result: Dict[str, Any], key: str) -> None:
+        """Redraws ``eval_curves.png`` from ``eval.jsonl`` (the evaluations measured like ``result``)."""
+        import json
+
+        from . import metrics
+
+        rows = []
+        with open(out / "eval.jsonl") as f:
+            for line in f:
+                r = json.loads(line) if line.strip() else None
+                if r and f"{r['protocol']} | {r['pipeline']['feature_extractor']} | {r['pipeline']['reference']}" == key:
+                    rows.append(r)
+        try:
+            metrics.plot_metric_curves(rows, out / "eval_curves.png", title=key)
+        except ImportError as e:
+            if not self._warned_no_plot:
+                logger.info("eval: not drawing eval_curves.png (%s)", e)
+                self._warned_no_plot = True
+
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> Dict[str, Any]:
         """Everything needed to resume (plain tensors and containers)."""
+        return self._state(gather=True)
+
+    def _state(self, gather: bool) -> Dict[str, Any]:
+        # gather=False: no collective (rank 0 alone, for best_fid.pt); only this rank's noise state is saved
         noise = self.noise_gen.get_state()
-        if self._ctrl_group is not None:
+        if gather and self._ctrl_group is not None:
             states: List[Any] = [None] * self.world_size
             dist.all_gather_object(states, noise.cpu(), group=self._ctrl_group)
         else:
@@ -1214,6 +1397,7 @@ class Trainer:
             "fixed_z": self.fixed_z.cpu(),
             "fixed_y": self.fixed_y.cpu() if self.fixed_y is not None else None,
             "extra": dict(self.extra),
+            "eval": {"best_fid": dict(self.best_fid) if self.best_fid is not None else None},
         }
 
     def replica_mismatches(self) -> List[str]:
@@ -1293,6 +1477,7 @@ class Trainer:
         if int(ckpt["data"].get("global_batch_size", self.config.batch_size)) != self.config.batch_size:
             logger.warning("batch size changed since the checkpoint: the data order will differ from an uninterrupted run")
         quiet = {"out_dir", "log_every", "sample_every", "ckpt_every", "keep_checkpoints", "progress", "tensorboard", "device"}
+        quiet |= {f.name for f in dataclasses.fields(TrainConfig) if f.name.startswith("eval_")} | {"inception_weights"}
         changed = [k for k in current if k not in quiet and k not in allow_changes and _norm(saved.get(k)) != _norm(current[k])]
         if changed:
             logger.warning(
@@ -1333,6 +1518,8 @@ class Trainer:
         if ckpt.get("fixed_z") is not None and tuple(ckpt["fixed_z"].shape) == tuple(self.fixed_z.shape):
             self.fixed_z = ckpt["fixed_z"].to(self.device)
         self.extra = dict(ckpt.get("extra") or {})
+        best = (ckpt.get("eval") or {}).get("best_fid")
+        self.best_fid = dict(best) if best is not None else None
         self.iteration = int(ckpt["iteration"])
         self._hist_start = self.iteration
         self._last_log_iter = self.iteration
@@ -1403,6 +1590,8 @@ class Trainer:
                         )
                 if do_sample and self.config.out_dir is not None:
                     self.save_samples()
+                if cfg.eval_every and it % cfg.eval_every == 0 and self.evaluator is not None:
+                    self.evaluate()
                 if do_ckpt:
                     self.save_checkpoint()
         finally:
