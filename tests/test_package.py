@@ -34,3 +34,16 @@ def test_ships_py_typed() -> None:
     from importlib.resources import files
 
     assert files("specnorm_gan").joinpath("py.typed").is_file()
+
+
+def test_readme_python_examples_run() -> None:
+    import re
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        namespace: dict = {}
+        exec(compile(block, str(readme), "exec"), namespace)
+    assert namespace["logits"].shape == (8, 1)  # the last block's discriminator output
