@@ -53,19 +53,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     import torch
     import torch.nn.functional as F
 
-    from specnorm_gan.training import CheckpointError, models_from_checkpoint
+    from specnorm_gan.training import CheckpointError, generator_from_checkpoint
 
     if args.rows < 1 or args.steps < 2:
         print("error: need --rows >= 1 and --steps >= 2", file=sys.stderr)
         return 2
     try:
-        G, _, G_ema, config, ckpt = models_from_checkpoint(args.checkpoint, device=args.device)
+        G, is_ema, ckpt = generator_from_checkpoint(args.checkpoint, device=args.device, ema=not args.no_ema)
     except CheckpointError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if G_ema is not None and not args.no_ema:
-        G = G_ema
-    G.eval()
     nc = int(getattr(G, "num_classes", 0) or 0)
     device = torch.device(args.device)
     gen = torch.Generator(device=device).manual_seed(args.seed)

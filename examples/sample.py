@@ -50,16 +50,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     import torch
 
     from specnorm_gan.data import to_uint8_images
-    from specnorm_gan.training import CheckpointError, models_from_checkpoint
+    from specnorm_gan.training import CheckpointError, generator_from_checkpoint
 
     try:
-        G, _, G_ema, config, ckpt = models_from_checkpoint(args.checkpoint, device=args.device)
+        G, is_ema, ckpt = generator_from_checkpoint(args.checkpoint, device=args.device, ema=not args.no_ema)
     except CheckpointError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if G_ema is not None and not args.no_ema:
-        G = G_ema
-    G.eval()
     nc = int(getattr(G, "num_classes", 0) or 0)
     classes = list(range(nc)) if args.classes is None else args.classes
     if nc and any(not 0 <= c < nc for c in classes):
@@ -120,7 +117,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             folder.mkdir(parents=True, exist_ok=True)
             arr = x[i, :, :, 0] if x.shape[-1] == 1 else x[i]
             Image.fromarray(arr).save(folder / f"{i:06d}.png")
-    print(f"wrote {n} images from {ckpt['path']} (iteration {ckpt['iteration']}, {'EMA' if G is G_ema else 'raw'} G) to {out}")
+    print(f"wrote {n} images from {ckpt['path']} (iteration {ckpt['iteration']}, {'EMA' if is_ema else 'raw'} G) to {out}")
     return 0
 
 

@@ -738,6 +738,23 @@ def models_from_checkpoint(
     return G.to(device).eval(), D.to(device).eval(), G_ema, config, ckpt
 
 
+def generator_from_checkpoint(
+    path: Union[str, os.PathLike], device: Union[str, torch.device] = "cpu", ema: bool = True
+) -> Tuple[nn.Module, bool, Dict[str, Any]]:
+    """The generator to sample from: ``(G, is_ema, checkpoint)``, in eval mode.
+
+    The EMA generator when ``ema`` is true and the checkpoint has one, else the raw ``G``.
+
+    Example::
+
+        >>> G, is_ema, ckpt = generator_from_checkpoint("runs/cifar10")  # doctest: +SKIP
+    """
+    G, _, G_ema, _, ckpt = models_from_checkpoint(path, device=device)
+    if ema and G_ema is not None:
+        return G_ema, True, ckpt
+    return G, False, ckpt
+
+
 # --------------------------------------------------------------------------------------------
 # Allocator launcher helper
 # --------------------------------------------------------------------------------------------
