@@ -25,7 +25,7 @@ from .layers import (
     spectral_norms,
 )
 from . import losses
-from .blocks import ConditionalBatchNorm2d, DBlock, GBlock, OptimizedDBlock, ProjectionHead, init_weights
+from .blocks import ConditionalBatchNorm2d, DBlock, GBlock, OptimizedDBlock, ProjectionHead, fold_resampling, init_weights
 from .models import (
     SNDCGANDiscriminator,
     SNDCGANGenerator,
@@ -50,6 +50,7 @@ __all__ = [
     "SNLinear",
     "ema_update_",
     "fuse_spectral_norm",
+    "fold_resampling",
     "is_spectral_norm",
     "load_torch_spectral_norm_state_dict",
     "remove_spectral_norm",

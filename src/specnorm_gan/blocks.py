@@ -23,13 +23,13 @@ convolutions of every residual block, gain 1 elsewhere, zero biases) or another 
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable, List, Optional, Set, Union
+from typing import Any, Callable, Iterable, List, Optional, Set, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .layers import SNConv2d, SNEmbedding, SNLinear, reset_spectral_norm
+from .layers import SNConv2d, SNEmbedding, SNLinear, _SpectralNorm, reset_spectral_norm
 
 __all__ = [
     "ConditionalBatchNorm2d",
@@ -38,6 +38,7 @@ __all__ = [
     "DBlock",
     "OptimizedDBlock",
     "init_weights",
+    "fold_resampling",
     "INIT_SCHEMES",
 ]
 
@@ -52,8 +53,14 @@ INIT_SCHEMES = ("chainer", "xavier", "orthogonal", "normal0.02", "torch-default"
 # Small helpers shared with models.py
 # --------------------------------------------------------------------------------------------
 def _activation(x: Tensor, negative_slope: float) -> Tensor:
-    # Never in place: the input of a block is also the input of its shortcut.
+    # Not in place: the input of a block is also the input of its shortcut.
     return F.relu(x) if negative_slope == 0.0 else F.leaky_relu(x, negative_slope)
+
+
+def _activation_(x: Tensor, negative_slope: float) -> Tensor:
+    # In place, only on a fresh BN or convolution output that nothing else holds (neither layer
+    # saves its output for backward): saves one allocation and one pass over the activation.
+    return F.relu_(x) if negative_slope == 0.0 else F.leaky_relu_(x, negative_slope)
 
 
 def _check_slope(negative_slope: float) -> float:
@@ -119,13 +126,143 @@ def _is_compiling() -> bool:
 
 
 def _upsample(x: Tensor, mode: str) -> Tensor:
+    """2x upsampling, ``F.interpolate(x, scale_factor=2, mode=mode)`` (bilinear: align_corners=False).
+
+    On contiguous (NCHW) CPU tensors torch's kernels transpose to channels-last and back, which
+    costs 3-4x the arithmetic at GAN sizes; there nearest is an expand + reshape (bit-identical)
+    and bilinear a depthwise transposed convolution with the bilinear weights (equal within
+    float rounding). Elsewhere (CUDA, channels_last) torch's kernels are used.
+    """
+    if x.dim() != 4 or not x.is_contiguous():
+        pass
+    elif mode == "nearest":
+        n, c, h, w = x.shape
+        return x[:, :, :, None, :, None].expand(n, c, h, 2, w, 2).reshape(n, c, 2 * h, 2 * w)
+    elif x.device.type == "cpu":
+        return _BilinearUpsample2x.apply(x)
     if mode == "nearest":
         return F.interpolate(x, scale_factor=2, mode="nearest")
     return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
 
 
+class _BilinearUpsample2x(torch.autograd.Function):
+    """Bilinear 2x upsampling (align_corners=False) for contiguous CPU tensors.
+
+    Forward: out[2i] = x[i-1]/4 + 3x[i]/4 and out[2i+1] = 3x[i]/4 + x[i+1]/4 per axis, edge rows
+    and columns replicated, computed as a stride-2 depthwise transposed convolution of the
+    replicate-padded input with the separable kernel [1, 3, 3, 1]/4 (``padding=3`` crops the
+    output). Backward: torch's own ``upsample_bilinear2d_backward``, so nothing is saved.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:  # type: ignore[override]
+        ctx.input_size = tuple(x.shape)
+        c = x.shape[1]
+        taps = torch.tensor([0.25, 0.75, 0.75, 0.25], dtype=x.dtype, device=x.device)
+        kernel = (taps[:, None] * taps[None, :]).expand(c, 1, 4, 4)
+        return F.conv_transpose2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernel, stride=2, padding=3, groups=c)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:  # type: ignore[override]
+        n, c, h, w = ctx.input_size
+        return torch.ops.aten.upsample_bilinear2d_backward(grad, [2 * h, 2 * w], [n, c, h, w], False, 2.0, 2.0)
+
+
 def _conv(sn: bool, *args, **kwargs) -> nn.Conv2d:  # type: ignore[no-untyped-def]
     return SNConv2d(*args, **kwargs) if sn else nn.Conv2d(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# Resampling folded into the adjacent 3x3 convolution
+# --------------------------------------------------------------------------------------------
+# Both resampling steps of the residual blocks are linear and sit next to a 3x3 convolution, so
+# each pair is one convolution with a 4x4 kernel at stride 2 (the same function, computed in
+# fewer operations; results equal the plain order within float rounding):
+#   avg_pool2d(conv3x3(x, W), 2)       == conv2d(x, W4, stride=2, padding=1),
+#                                          W4[m, n] = 1/4 * sum_{a,b in {0,1}} W[m-a, n-b]
+#   conv3x3(upsample_nearest_2x(x), W) == conv_transpose2d(x, K4, stride=2, padding=1),
+#                                          K4[m, n] = sum_{a,b in {0,1}} flip(W)[m-a, n-b]
+# (taps outside the 3x3 kernel are zero). The 3x3 convolution at full resolution costs 9 * 4 = 36
+# multiply-adds per input pixel of the low-resolution side and channel pair, the folded one 16:
+# 2.25x fewer. 1x1 shortcut convolutions commute with both resampling steps, so they run at
+# the low resolution (4x fewer). Spectral norm still normalizes the 3x3 weight W (W / sigma is
+# folded, so sigma and the power iteration are those of the paper).
+def _foldable(conv: nn.Module) -> bool:
+    # Only the exact layer the blocks build; a swapped-in layer or one with forward hooks (which
+    # would not run) keeps the plain order.
+    return (
+        isinstance(conv, nn.Conv2d)
+        and conv.kernel_size == (3, 3)
+        and conv.stride == (1, 1)
+        and conv.padding == (1, 1)
+        and conv.dilation == (1, 1)
+        and conv.groups == 1
+        and conv.padding_mode == "zeros"
+        and not conv._forward_hooks
+        and not conv._forward_pre_hooks
+    )
+
+
+def _layer_weight(conv: nn.Conv2d) -> Tensor:
+    # The weight the layer's own forward would use: W / sigma for SN layers (fused or not);
+    # for torch's parametrizations ``conv.weight`` already is the normalized weight.
+    if isinstance(conv, _SpectralNorm):
+        return conv._sn_weight()
+    return conv.weight
+
+
+def _pair_sum_kernel(w: Tensor) -> Tensor:
+    # (O, I, 3, 3) -> (O, I, 4, 4): 1/4 of the sum of the four shifts of w by (0|1, 0|1).
+    o, i = w.shape[:2]
+    return F.avg_pool2d(w.reshape(o * i, 1, 3, 3), 2, stride=1, padding=1).view(o, i, 4, 4)
+
+
+def _conv3x3_avgpool(conv: nn.Conv2d, x: Tensor) -> Tensor:
+    """``F.avg_pool2d(conv(x), 2)`` as one 4x4 convolution at stride 2."""
+    if not _foldable(conv):
+        return F.avg_pool2d(conv(x), 2)
+    return F.conv2d(x, _pair_sum_kernel(_layer_weight(conv)), conv.bias, stride=2, padding=1)
+
+
+def _upsample_conv3x3(conv: nn.Conv2d, x: Tensor, mode: str) -> Tensor:
+    """``conv(upsample(x))`` as one 4x4 transposed convolution at stride 2 (nearest only)."""
+    if mode != "nearest" or not _foldable(conv):
+        return conv(_upsample(x, mode))
+    kernel = 4.0 * _pair_sum_kernel(_layer_weight(conv).flip(2, 3))
+    return F.conv_transpose2d(x, kernel.transpose(0, 1), conv.bias, stride=2, padding=1)
+
+
+def fold_resampling(model: nn.Module, enable: bool = True) -> nn.Module:
+    """Turns the folding of resampling into convolutions on or off in every block of ``model``.
+
+    On (the default of :class:`GBlock`, :class:`DBlock` and :class:`OptimizedDBlock`), a
+    block computes ``conv3x3 -> avg pool`` as one stride-2 4x4 convolution, ``nearest upsample
+    -> conv3x3`` as one stride-2 4x4 transposed convolution, and its 1x1 shortcut convolution at
+    the lower resolution: the same function with 2.25x (4x for shortcuts) fewer multiply-adds,
+    equal to the plain order within float rounding but not bit-identical. Off, every block runs
+    the operations in the order of the official code. Parameters, buffers and state dicts are
+    the same either way.
+
+    Args:
+        model: a block, or any module containing blocks.
+        enable: ``True`` to fold, ``False`` for the plain order.
+
+    Returns:
+        ``model``.
+
+    Example::
+
+        >>> block = DBlock(8, 16).double().eval()  # eval: the power iteration does not advance
+        >>> x = torch.randn(2, 8, 8, 8, dtype=torch.float64)
+        >>> folded = block(x)
+        >>> plain = fold_resampling(block, False)(x)
+        >>> torch.allclose(folded, plain, atol=1e-12)
+        True
+    """
+    for m in model.modules():
+        if isinstance(m, (GBlock, DBlock, OptimizedDBlock)):
+            m.fold_resampling = bool(enable)
+    return model
 
 
 # --------------------------------------------------------------------------------------------
@@ -304,6 +441,9 @@ class GBlock(nn.Module):
         bn_momentum: BN momentum (torch convention).
         negative_slope: 0 for ReLU (official), > 0 for LeakyReLU.
         sn: spectral normalization on the convolutions (off in the official G).
+        fold_resampling: compute ``upsample -> conv3x3`` as one transposed convolution and the
+            1x1 shortcut before upsampling (same function, fewer operations; see
+            :func:`fold_resampling`).
 
     Shape:
         - x: :math:`(N, C_{in}, H, W)`; y: :math:`(N,)` when conditional.
@@ -331,6 +471,7 @@ class GBlock(nn.Module):
         bn_momentum: float = 0.1,
         negative_slope: float = 0.0,
         sn: bool = False,
+        fold_resampling: bool = True,
     ) -> None:
         super().__init__()
         _check_channels("in_channels", in_channels)
@@ -355,6 +496,7 @@ class GBlock(nn.Module):
         self.b1 = self._make_bn(bn1_ch, num_classes, bn_eps, bn_momentum)
         self.b2 = self._make_bn(bn2_ch, num_classes, bn_eps, bn_momentum)
         self.c_sc = _conv(sn, in_channels, out_channels, 1, padding=0) if self.learnable_shortcut else None
+        self.fold_resampling = bool(fold_resampling)
 
     @staticmethod
     def _make_bn(channels: int, num_classes: int, eps: float, momentum: float) -> nn.Module:
@@ -372,21 +514,29 @@ class GBlock(nn.Module):
     def forward(self, x: Tensor, y: Optional[Tensor] = None) -> Tensor:
         if self.num_classes > 0 and y is None:
             raise ValueError(f"GBlock: conditional block (num_classes={self.num_classes}) needs labels y")
-        up = self.upsample
+        up, mode, fold = self.upsample, self.upsample_mode, self.fold_resampling
         if self.order == "pre":
-            h = _activation(self._bn(self.b1, x, y), self.negative_slope)
-            if up:
-                h = _upsample(h, self.upsample_mode)
-            h = self.c1(h)
-            h = _activation(self._bn(self.b2, h, y), self.negative_slope)
+            h = _activation_(self._bn(self.b1, x, y), self.negative_slope)
+            if up and fold:
+                h = _upsample_conv3x3(self.c1, h, mode)
+            else:
+                h = self.c1(_upsample(h, mode) if up else h)
+            h = _activation_(self._bn(self.b2, h, y), self.negative_slope)
             h = self.c2(h)
         else:
-            h = _upsample(x, self.upsample_mode) if up else x
-            h = _activation(self._bn(self.b1, self.c1(h), y), self.negative_slope)
-            h = _activation(self._bn(self.b2, self.c2(h), y), self.negative_slope)
-        sc = _upsample(x, self.upsample_mode) if up else x
-        if self.c_sc is not None:
-            sc = self.c_sc(sc)
+            if up and fold:
+                h = _upsample_conv3x3(self.c1, x, mode)
+            else:
+                h = self.c1(_upsample(x, mode) if up else x)
+            h = _activation_(self._bn(self.b1, h, y), self.negative_slope)
+            h = _activation_(self._bn(self.b2, self.c2(h), y), self.negative_slope)
+        if not up:
+            sc = x if self.c_sc is None else self.c_sc(x)
+        elif self.c_sc is not None and fold:
+            sc = _upsample(self.c_sc(x), mode)  # a 1x1 conv commutes with (linear) upsampling
+        else:
+            sc = _upsample(x, mode)
+            sc = sc if self.c_sc is None else self.c_sc(sc)
         return h + sc
 
     def extra_repr(self) -> str:
@@ -418,6 +568,8 @@ class DBlock(nn.Module):
             ``"pre"``; ``in != out`` for ``"post"``); ``False`` forces an identity shortcut
             (needs ``in == out``).
         sn: spectral normalization on the convolutions (default ``True``).
+        fold_resampling: compute ``conv3x3 -> avgpool`` as one stride-2 convolution and the 1x1
+            shortcut after pooling (same function, fewer operations; see :func:`fold_resampling`).
 
     Shape:
         - Input: :math:`(N, C_{in}, H, W)`.
@@ -442,6 +594,7 @@ class DBlock(nn.Module):
         negative_slope: float = 0.0,
         learnable_shortcut: Optional[bool] = None,
         sn: bool = True,
+        fold_resampling: bool = True,
     ) -> None:
         super().__init__()
         _check_channels("in_channels", in_channels)
@@ -461,6 +614,7 @@ class DBlock(nn.Module):
         self.c1 = _conv(sn, in_channels, hidden, 3, padding=1)
         self.c2 = _conv(sn, hidden, out_channels, 3, padding=1)
         self.c_sc = _conv(sn, in_channels, out_channels, 1, padding=0) if self.learnable_shortcut else None
+        self.fold_resampling = bool(fold_resampling)
 
     def residual_convs(self) -> List[nn.Module]:
         """The 3x3 convolutions of the residual branch (gain sqrt(2) in the official init)."""
@@ -469,15 +623,18 @@ class DBlock(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         slope = self.negative_slope
         if self.order == "pre":
-            h = self.c2(_activation(self.c1(_activation(x, slope)), slope))
+            h = _activation_(self.c1(_activation(x, slope)), slope)
+            if not self.downsample:
+                return self.c2(h) + (self.c_sc(x) if self.c_sc is not None else x)
+            if self.fold_resampling:
+                h = _conv3x3_avgpool(self.c2, h)
+                sc = F.avg_pool2d(x, 2)  # a 1x1 conv commutes with average pooling
+                return h + (self.c_sc(sc) if self.c_sc is not None else sc)
             sc = self.c_sc(x) if self.c_sc is not None else x
-            if self.downsample:
-                h = F.avg_pool2d(h, 2)
-                sc = F.avg_pool2d(sc, 2)
-            return h + sc
+            return F.avg_pool2d(self.c2(h), 2) + F.avg_pool2d(sc, 2)
         if self.downsample:
             x = F.avg_pool2d(x, 2)
-        h = _activation(self.c2(_activation(self.c1(x), slope)), slope)
+        h = _activation_(self.c2(_activation_(self.c1(x), slope)), slope)
         sc = self.c_sc(x) if self.c_sc is not None else x
         return h + sc
 
@@ -499,6 +656,8 @@ class OptimizedDBlock(nn.Module):
         out_channels: output channels.
         negative_slope: 0 for ReLU (official), > 0 for LeakyReLU.
         sn: spectral normalization on the convolutions (default ``True``).
+        fold_resampling: compute ``conv3x3 -> avgpool`` as one stride-2 convolution (same
+            function, fewer operations; see :func:`fold_resampling`).
 
     Shape:
         - Input: :math:`(N, C_{in}, H, W)`. Output: :math:`(N, C_{out}, \lfloor H/2 \rfloor, \lfloor W/2 \rfloor)`.
@@ -509,7 +668,15 @@ class OptimizedDBlock(nn.Module):
         torch.Size([2, 128, 16, 16])
     """
 
-    def __init__(self, in_channels: int, out_channels: int, *, negative_slope: float = 0.0, sn: bool = True) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        negative_slope: float = 0.0,
+        sn: bool = True,
+        fold_resampling: bool = True,
+    ) -> None:
         super().__init__()
         _check_channels("in_channels", in_channels)
         _check_channels("out_channels", out_channels)
@@ -518,13 +685,15 @@ class OptimizedDBlock(nn.Module):
         self.c1 = _conv(sn, in_channels, out_channels, 3, padding=1)
         self.c2 = _conv(sn, out_channels, out_channels, 3, padding=1)
         self.c_sc = _conv(sn, in_channels, out_channels, 1, padding=0)
+        self.fold_resampling = bool(fold_resampling)
 
     def residual_convs(self) -> List[nn.Module]:
         """The 3x3 convolutions of the residual branch (gain sqrt(2) in the official init)."""
         return [self.c1, self.c2]
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.avg_pool2d(self.c2(_activation(self.c1(x), self.negative_slope)), 2)
+        h = _activation_(self.c1(x), self.negative_slope)
+        h = _conv3x3_avgpool(self.c2, h) if self.fold_resampling else F.avg_pool2d(self.c2(h), 2)
         return h + self.c_sc(F.avg_pool2d(x, 2))
 
     def extra_repr(self) -> str:

@@ -42,6 +42,7 @@ from .blocks import (
     OptimizedDBlock,
     ProjectionHead,
     _activation,
+    _activation_,
     _apply_init,
     _check_channels,
     _check_choice,
@@ -509,6 +510,9 @@ class SNResNetGenerator(_GeneratorMixin):
         init: weight initialization, a scheme of :func:`specnorm_gan.init_weights` (default
             ``"chainer"``: Glorot-uniform, gain sqrt(2) on residual 3x3 convs, 1 elsewhere, zero
             biases) or a callable applied to the model.
+        fold_resampling: run ``nearest upsample -> conv3x3`` as one transposed convolution and
+            the 1x1 shortcuts at low resolution (same function, fewer operations; ``False`` for
+            the operation order of the official code; see :func:`specnorm_gan.fold_resampling`).
 
     Shape:
         - z: :math:`(N, z\_dim)`; y: :math:`(N,)` class indices or :math:`(N, K)` class weights.
@@ -542,6 +546,7 @@ class SNResNetGenerator(_GeneratorMixin):
         sn: bool = False,
         z_dist: str = "normal",
         init: InitArg = "chainer",
+        fold_resampling: bool = True,
     ) -> None:
         super().__init__()
         spec = self._resolve_arch(resolution, arch)
@@ -562,7 +567,7 @@ class SNResNetGenerator(_GeneratorMixin):
             GBlock(
                 cin, cout, upsample=up, num_classes=num_classes, order=block_order, upsample_mode=upsample_mode,
                 learnable_shortcut=learnable_shortcut, bn_eps=bn_eps, bn_momentum=bn_momentum,
-                negative_slope=negative_slope, sn=sn,
+                negative_slope=negative_slope, sn=sn, fold_resampling=fold_resampling,
             )
             for cin, cout, up in zip(chans[:-1], chans[1:], spec.upsample)
         )
@@ -598,7 +603,7 @@ class SNResNetGenerator(_GeneratorMixin):
             h = block(h, y)
         if self.final_bn is not None:
             h = self.final_bn(h, y) if self.conditional_final_bn else self.final_bn(h)
-            h = _activation(h, self.negative_slope)
+            h = _activation_(h, self.negative_slope)
         return torch.tanh(self.conv_out(h))
 
     def extra_repr(self) -> str:
@@ -638,6 +643,9 @@ class SNResNetDiscriminator(_DiscriminatorMixin):
         concat_after: number of blocks before the concatenation (3).
         sn: spectral normalization (``False`` builds the same network with plain layers).
         init: weight initialization scheme or callable (default ``"chainer"``).
+        fold_resampling: run ``conv3x3 -> avg pool`` as one stride-2 convolution and the 1x1
+            shortcuts after pooling (same function, fewer operations; ``False`` for the operation
+            order of the official code; see :func:`specnorm_gan.fold_resampling`).
 
     Shape:
         - x: :math:`(N, C, R, R)`; y: :math:`(N,)` class indices (conditional only).
@@ -672,6 +680,7 @@ class SNResNetDiscriminator(_DiscriminatorMixin):
         concat_after: int = 3,
         sn: bool = True,
         init: InitArg = "chainer",
+        fold_resampling: bool = True,
     ) -> None:
         super().__init__()
         if arch is None:
@@ -723,12 +732,14 @@ class SNResNetDiscriminator(_DiscriminatorMixin):
             if concat and i == concat_after:
                 cin += embed_dim
             if i == 0 and first == "optimized":
-                blocks.append(OptimizedDBlock(cin, cout, negative_slope=negative_slope, sn=sn))
+                blocks.append(OptimizedDBlock(
+                    cin, cout, negative_slope=negative_slope, sn=sn, fold_resampling=fold_resampling
+                ))
             else:
                 blocks.append(
                     DBlock(
                         cin, cout, cout if hidden == "out" else cin, downsample=down, order=spec.order,
-                        negative_slope=negative_slope, sn=sn,
+                        negative_slope=negative_slope, sn=sn, fold_resampling=fold_resampling,
                     )
                 )
             size = size // 2 if down else size

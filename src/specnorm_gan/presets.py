@@ -554,7 +554,7 @@ def build_gan(
         num_classes: overrides the number of classes (0 = unconditional).
         width: channel multiplier for G and D (e.g. 0.25 for CPU-scale runs).
         in_channels: image channels (default: the preset's, usually 3).
-        **overrides: ``z_dim``; ``init`` (both models); any :class:`TrainHParams` field (e.g.
+        **overrides: ``z_dim``; ``init`` and ``fold_resampling`` (both models); any :class:`TrainHParams` field (e.g.
             ``n_dis=1``, ``iterations=1000``); a constructor option of G or D (e.g.
             ``last_width=512`` goes to D, ``upsample_mode="bilinear"`` to G; prefix ``g_`` or ``d_``
             for options both have, e.g. ``d_negative_slope=0.2``); ``g_kwargs`` / ``d_kwargs``
@@ -601,6 +601,11 @@ def build_gan(
         elif key == "init":
             g_kwargs["init"] = value
             d_kwargs["init"] = value
+        elif key == "fold_resampling":  # both sides, where the architecture has resampling blocks
+            if key in g_params:
+                g_kwargs[key] = value
+            if key in d_params:
+                d_kwargs[key] = value
         elif key in _HPARAM_FIELDS:
             hp_updates[key] = value
         elif key.startswith("g_") and key[2:] in g_params:
@@ -615,7 +620,7 @@ def build_gan(
             d_kwargs[key] = value
         else:
             raise ValueError(
-                f"unknown override {key!r}; expected z_dim, init, g_kwargs, d_kwargs, an option of "
+                f"unknown override {key!r}; expected z_dim, init, fold_resampling, g_kwargs, d_kwargs, an option of "
                 f"{_GENERATORS[record.generator].__name__} {sorted(g_params)} or "
                 f"{_DISCRIMINATORS[record.discriminator].__name__} {sorted(d_params)} (prefix g_ / d_ when both have it), "
                 f"or a TrainHParams field {sorted(_HPARAM_FIELDS)}"
