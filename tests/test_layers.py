@@ -394,3 +394,135 @@ def test_autocast_bfloat16_keeps_sn_in_float32() -> None:
     with torch.autocast("cpu", dtype=torch.float16):
         out = lin(torch.randn(2, 8))
     assert torch.isfinite(out).all()
+
+
+# --------------------------------------------------------------------------------------------
+# The packed (fused) power iteration against the per-layer path
+# --------------------------------------------------------------------------------------------
+class _Mixed(nn.Module):
+    """Every layer kind and several shapes (dim 0 and dim 1 weights) in one fused root."""
+
+    def __init__(self, n_power_iterations: int = 1) -> None:
+        super().__init__()
+        kw = dict(n_power_iterations=n_power_iterations, dtype=torch.float64)
+        self.embed = sg.SNEmbedding(5, 6, **kw)
+        self.up = sg.SNConvTranspose2d(6, 4, 4, stride=2, padding=1, **kw)
+        self.c1 = sg.SNConv2d(4, 8, 3, padding=1, **kw)
+        self.c2 = sg.SNConv2d(8, 8, 3, padding=1, **kw)
+        self.c3 = sg.SNConv2d(8, 8, 3, padding=1, **kw)
+        self.sc = sg.SNConv2d(4, 8, 1, **kw)
+        self.head = sg.SNLinear(8, 1, **kw)
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        h = self.up(self.embed(y)[:, :, None, None].expand(-1, -1, 3, 3).contiguous())
+        h = self.c3(F.relu(self.c2(F.relu(self.c1(h))))) + self.sc(h)
+        return self.head(h.sum(dim=(2, 3))).view(-1)
+
+
+def _mixed_pair(n_power_iterations: int = 1) -> tuple:
+    torch.manual_seed(3)
+    per_layer = _Mixed(n_power_iterations)
+    fused = sg.fuse_spectral_norm(copy.deepcopy(per_layer))
+    return per_layer, fused
+
+
+def _grads(model: nn.Module) -> list:
+    return [p.grad.clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("n_power_iterations", [1, 3])
+def test_packed_fused_path_equals_per_layer_path(n_power_iterations: int) -> None:
+    # Forward, gradients (through sigma), u/v buffers: float64, training and eval mode, with the
+    # D(real) + D(fake) pattern (two forwards before one backward) and an optimizer between steps.
+    per_layer, fused = _mixed_pair(n_power_iterations)
+    opts = [torch.optim.SGD(m.parameters(), lr=0.05) for m in (per_layer, fused)]
+    for step in range(3):
+        y1, y2 = torch.tensor([0, 4, 2]), torch.tensor([1, 1, 3])
+        grads = []
+        for model, opt in zip((per_layer, fused), opts):
+            opt.zero_grad()
+            (model(y1).square().mean() - model(y2).mean()).backward()
+            grads.append(_grads(model))
+            opt.step()
+        for a, b in zip(*grads):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    for (k, a), b in zip(per_layer.state_dict().items(), fused.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12, msg=k)
+    per_layer.eval(), fused.eval()
+    y = torch.tensor([0, 1, 2, 3, 4])
+    for model in (per_layer, fused):
+        model.zero_grad()
+        model(y).sum().backward()
+    torch.testing.assert_close(per_layer(y), fused(y), rtol=1e-10, atol=1e-12)
+    for a, b in zip(_grads(per_layer), _grads(fused)):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_packed_path_gradient_matches_finite_differences() -> None:
+    _, fused = _mixed_pair()
+    fused.eval()  # fixed u, v: the output is a smooth function of the weights
+    y = torch.tensor([0, 2, 4])
+    params = dict(fused.named_parameters())
+    names = ["up.weight", "c2.weight", "head.weight", "embed.weight"]
+
+    def f(*weights: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(fused, {**params, **dict(zip(names, weights))}, (y,))
+
+    assert torch.autograd.gradcheck(f, tuple(params[n].detach().clone().requires_grad_() for n in names))
+
+
+def test_packed_path_sees_buffers_written_or_replaced_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
+    import specnorm_gan.layers as layers
+
+    for allowance in (layers._PACK_ALLOWANCE, 0):  # one packed group, then one group per shape
+        monkeypatch.setattr(layers, "_PACK_ALLOWANCE", allowance)
+        per_layer, fused = _mixed_pair()
+        y = torch.tensor([0, 3])
+        fused(y), per_layer(y)
+        groups = fused._sn_fuser._groups
+        assert len(groups) == 1 if allowance else len(groups) > 2
+        # load_state_dict writes the buffers in place; reset_spectral_norm redraws them.
+        source = _Mixed()
+        per_layer.load_state_dict(source.state_dict())
+        fused.load_state_dict(source.state_dict())
+        torch.testing.assert_close(fused(y), per_layer(y), rtol=1e-10, atol=1e-12)
+        torch.manual_seed(9)
+        sg.reset_spectral_norm(per_layer)
+        torch.manual_seed(9)
+        sg.reset_spectral_norm(fused)
+        torch.testing.assert_close(fused(y), per_layer(y), rtol=1e-10, atol=1e-12)
+        # Buffers replaced by new tensors (dtype change) rebuild the packed storage.
+        per_layer.float(), fused.float()
+        torch.testing.assert_close(fused(y), per_layer(y), rtol=1e-5, atol=1e-6)
+        for (k, a), b in zip(per_layer.state_dict().items(), fused.state_dict().values()):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=k)
+
+
+def test_packed_path_dispatches_at_most_a_fifth_of_torchs_operators() -> None:
+    # The issue's target, as a property: count ATen operators per training forward (profiler),
+    # minus those of the same network without SN, for 5 distinct weight shapes and 11 layers.
+    from torch.profiler import ProfilerActivity, profile
+
+    def stack() -> nn.Module:
+        torch.manual_seed(0)
+        return nn.Sequential(
+            nn.Conv2d(3, 16, 3, padding=1), nn.Conv2d(16, 16, 3, padding=1), nn.Conv2d(16, 16, 1),
+            *[nn.Conv2d(16, 16, 3, padding=1) for _ in range(6)], nn.Conv2d(16, 8, 1),
+            nn.Flatten(), nn.Linear(8 * 4 * 4, 1),
+        )
+
+    def count(model: nn.Module) -> int:
+        x = torch.randn(2, 3, 4, 4)
+        model(x)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            model(x)
+        return sum(e.count for e in prof.key_averages() if e.key.startswith("aten::"))
+
+    plain = count(stack())
+    ours = count(sg.spectral_norm_all(stack()))
+    theirs_model = stack()
+    for m in theirs_model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            torch.nn.utils.parametrizations.spectral_norm(m)
+    theirs = count(theirs_model)
+    assert (ours - plain) <= 0.2 * (theirs - plain), (ours - plain, theirs - plain)
