@@ -213,6 +213,7 @@ def main() -> None:
     p.add_argument("--options", nargs="+", default=["default", "channels_last", "bf16", "bf16+channels_last"],
                    help=f"configurations of this library's loop, from {list(OPTIONS)}")
     p.add_argument("--skip-untuned", action="store_true", help="skip the glibc-default allocator run")
+    p.add_argument("--memory-repeats", type=int, default=3, help="fresh processes per side for the peak RSS")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--memory-worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -259,14 +260,19 @@ def main() -> None:
                   f"ours with the launcher's settings vs mimicry as shipped (glibc defaults): "
                   f"{statistics.median(untuned['mimicry']) / statistics.median(tuned['default']):.2f}x")
         print()
-        print("Peak RSS of two iterations in a fresh process (each alone):")
+        print(f"Peak RSS of two iterations in a fresh process (each alone; {args.memory_repeats} processes "
+              "per side, alternating; median (min-max)):")
         for alloc in (("tuned", True), ("glibc defaults", False)):
             if alloc[0] == "glibc defaults" and args.skip_untuned:
                 continue
-            mem = {k: _run(args, res, [k], tuned=alloc[1], mode="--memory-worker")["maxrss_mib"]
-                   for k in ["mimicry", "default"]}
-            print(f"- {alloc[0]}: mimicry {mem['mimicry']:.0f} MiB, ours {mem['default']:.0f} MiB "
-                  f"(ratio {mem['default'] / mem['mimicry']:.2f})")
+            mem: Dict[str, List[float]] = {"mimicry": [], "default": []}
+            for _ in range(args.memory_repeats):  # glibc's arenas make one process's peak vary by ~10%
+                for k in mem:
+                    mem[k].append(_run(args, res, [k], tuned=alloc[1], mode="--memory-worker")["maxrss_mib"])
+            med = {k: statistics.median(v) for k, v in mem.items()}
+            print(f"- {alloc[0]}: mimicry {med['mimicry']:.0f} MiB ({min(mem['mimicry']):.0f}-{max(mem['mimicry']):.0f}), "
+                  f"ours {med['default']:.0f} MiB ({min(mem['default']):.0f}-{max(mem['default']):.0f}); "
+                  f"ratio of medians {med['default'] / med['mimicry']:.2f}")
         print(f"\n({res} px took {time.time() - t0:.0f} s)")
 
 

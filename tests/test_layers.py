@@ -526,3 +526,38 @@ def test_packed_path_dispatches_at_most_a_fifth_of_torchs_operators() -> None:
             torch.nn.utils.parametrizations.spectral_norm(m)
     theirs = count(theirs_model)
     assert (ours - plain) <= 0.2 * (theirs - plain), (ours - plain, theirs - plain)
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_eval_forward_then_training_forward_then_backward(fused: bool) -> None:
+    # An eval-mode forward's graph must not see the u, v that a later training forward writes.
+    per_layer, other = _mixed_pair()
+    model = other if fused else per_layer
+    reference = copy.deepcopy(model)
+    y = torch.tensor([0, 2, 4])
+    model.eval()
+    out_eval = model(y).sum()
+    model.train()
+    model(y)
+    out_eval.backward()
+    reference.eval()
+    reference(y).sum().backward()
+    for a, b in zip(_grads(model), _grads(reference)):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_packing_bounds_the_padding() -> None:
+    # ImageNet-sized D: very different shapes must not all be padded to the largest one.
+    from specnorm_gan.layers import _PACK_ALLOWANCE, _PACK_SLACK, _pack_layers
+
+    meta = dict(device="meta")
+    layers = [sg.SNConv2d(1024, 1024, 3, **meta) for _ in range(4)] + [
+        sg.SNConv2d(64, 64, 3, **meta), sg.SNConv2d(3, 64, 3, **meta), sg.SNConv2d(512, 1024, 1, **meta),
+        sg.SNLinear(1024, 1, **meta), sg.SNEmbedding(1000, 1024, **meta),
+    ]
+    groups = _pack_layers(layers)
+    assert sorted(id(m) for g in groups for m in g.layers) == sorted(id(m) for m in layers)
+    assert 1 < len(groups) < len(layers)
+    for g in groups:
+        real = sum(r * c for r, c in g.shapes)
+        assert g.P.numel() <= _PACK_SLACK * real + _PACK_ALLOWANCE

@@ -10,8 +10,11 @@ Default semantics follow the official Chainer code of both papers (``pfnet-resea
 * :class:`OptimizedDBlock` (the first discriminator block): ``conv3x3 -> ReLU -> conv3x3 -> avg pool``;
   shortcut ``avg pool -> conv1x1``; no activation on the raw image.
 
-No activation is in place, so a block never modifies its input (an in-place ReLU at a
-discriminator block input silently feeds ``ReLU(x)`` to the shortcut, a bug of two popular ports).
+No activation on a block's input is in place, so a block never modifies its input (an in-place
+ReLU at a discriminator block input silently feeds ``ReLU(x)`` to the shortcut, a bug of two
+popular ports); activations of fresh BN or convolution outputs are. By default the blocks fold
+each resampling step into its 3x3 convolution (see :func:`fold_resampling`): the same function
+with fewer operations.
 The variants SNGAN users compare are options: post-activation blocks, hidden width ``out`` instead
 of ``in`` (StudioGAN, mmgeneration), bilinear upsampling (torch-mimicry), LeakyReLU slopes, the BN
 epsilon of each port, identity shortcuts.

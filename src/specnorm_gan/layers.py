@@ -918,6 +918,7 @@ class _PackedGroup:
         layers = self.layers
         us = [m.weight_u for m in layers]
         vs = [m.weight_v for m in layers]
+        grad_enabled = torch.is_grad_enabled()
         with torch.no_grad(), torch.autocast(device_type=self.device.type, enabled=False):
             _copy_all_(self.weight_views, [m.weight for m in layers])
             if not self._current(self._u_seen, us):
@@ -936,7 +937,7 @@ class _PackedGroup:
                 s = (torch.bmm(self.V, self.PT) * self.U).sum(-1, keepdim=True).clamp_min(self.eps)
                 self.S.copy_(s)
                 u, v = self.U, self.V
-                if torch.is_grad_enabled():
+                if grad_enabled:
                     # Saved for backward: must not alias storage that a later training forward writes.
                     u, v = u.clone(), v.clone()
             self._u_seen = [(b, b._version, b.data_ptr()) for b in us]
