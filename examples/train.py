@@ -109,6 +109,9 @@ def build_parser(
     m.add_argument("--d-arch", help="D design table key, e.g. 48-strided, 96-light")
     m.add_argument("--variant", help="standard-CNN variant for G and D (paper, cgl, ck, xy, ...)")
     m.add_argument("--init", help="weight initialisation scheme (chainer, xavier, orthogonal, ...)")
+    m.add_argument("--fold-resampling", action=argparse.BooleanOptionalAction,
+                   help="fold avg-pool / nearest upsampling into the adjacent 3x3 convolutions (default on; "
+                        "--no-fold-resampling runs the official order of operations)")
     m.add_argument("--g-arg", action="append", type=_key_value, metavar="KEY=VALUE", help="any G constructor argument (repeatable)")
     m.add_argument("--d-arg", action="append", type=_key_value, metavar="KEY=VALUE", help="any D constructor argument (repeatable)")
 
@@ -238,6 +241,8 @@ def config_updates(args: argparse.Namespace) -> Dict[str, Any]:
         mk["d_kwargs"] = d
     if "init" in given:
         mk["init"] = given["init"]
+    if "fold_resampling" in given:
+        mk["fold_resampling"] = bool(given["fold_resampling"])
     if mk:
         upd["model_kwargs"] = mk
     return upd

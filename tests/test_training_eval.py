@@ -266,3 +266,17 @@ def test_train_script_evaluates_and_reports_a_missing_extra(
     monkeypatch.setitem(sys.modules, "torch_fidelity", None)
     assert train.main(common + ["--out", str(tmp_path / "run2")]) == 2
     assert "pip install specnorm-gan[metrics]" in capsys.readouterr().err
+
+
+def test_cli_no_fold_resampling_reaches_every_block() -> None:
+    from specnorm_gan import DBlock, GBlock, OptimizedDBlock
+
+    spec = importlib.util.spec_from_file_location("_example_train_fold", ROOT / "examples" / "train.py")
+    assert spec is not None and spec.loader is not None
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    upd = train.config_updates(train.build_parser().parse_args(["--no-fold-resampling"]))
+    assert upd == {"model_kwargs": {"fold_resampling": False}}
+    trainer = Trainer(_config(None, **upd), _data())
+    blocks = [m for net in (trainer.G, trainer.D) for m in net.modules() if isinstance(m, (GBlock, DBlock, OptimizedDBlock))]
+    assert blocks and not any(b.fold_resampling for b in blocks)
