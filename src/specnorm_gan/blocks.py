@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .layers import SNConv2d, SNEmbedding, SNLinear, _SpectralNorm, reset_spectral_norm
+from .layers import SNConv2d, SNEmbedding, SNLinear, _is_compiling, _SpectralNorm, reset_spectral_norm
 
 __all__ = [
     "ConditionalBatchNorm2d",
@@ -122,12 +122,6 @@ def _check_labels(y: Tensor, num_classes: int, batch_size: int, owner: str, allo
         )
 
 
-def _is_compiling() -> bool:
-    # torch.compiler.is_compiling exists from torch 2.3; older versions cannot be compiling here.
-    check = getattr(getattr(torch, "compiler", None), "is_compiling", None)
-    return bool(check()) if check is not None else False
-
-
 def _upsample(x: Tensor, mode: str) -> Tensor:
     """2x upsampling, ``F.interpolate(x, scale_factor=2, mode=mode)`` (bilinear: align_corners=False).
 
@@ -136,15 +130,14 @@ def _upsample(x: Tensor, mode: str) -> Tensor:
     and bilinear a depthwise transposed convolution with the bilinear weights (equal within
     float rounding). Elsewhere (CUDA, channels_last) torch's kernels are used.
     """
-    if x.dim() != 4 or not x.is_contiguous():
-        pass
-    elif mode == "nearest":
-        n, c, h, w = x.shape
-        return x[:, :, :, None, :, None].expand(n, c, h, 2, w, 2).reshape(n, c, 2 * h, 2 * w)
-    elif x.device.type == "cpu":
-        return _BilinearUpsample2x.apply(x)
+    nchw = x.dim() == 4 and x.is_contiguous()
     if mode == "nearest":
+        if nchw:
+            n, c, h, w = x.shape
+            return x[:, :, :, None, :, None].expand(n, c, h, 2, w, 2).reshape(n, c, 2 * h, 2 * w)
         return F.interpolate(x, scale_factor=2, mode="nearest")
+    if nchw and x.device.type == "cpu":
+        return _BilinearUpsample2x.apply(x)
     return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
 
 
@@ -514,24 +507,23 @@ class GBlock(nn.Module):
     def _bn(self, bn: nn.Module, h: Tensor, y: Optional[Tensor]) -> Tensor:
         return bn(h, y) if self.num_classes > 0 else bn(h)
 
+    def _up_c1(self, h: Tensor) -> Tensor:
+        # (upsample ->) c1, folded into one transposed convolution where possible.
+        if not self.upsample:
+            return self.c1(h)
+        if self.fold_resampling:
+            return _upsample_conv3x3(self.c1, h, self.upsample_mode)
+        return self.c1(_upsample(h, self.upsample_mode))
+
     def forward(self, x: Tensor, y: Optional[Tensor] = None) -> Tensor:
         if self.num_classes > 0 and y is None:
             raise ValueError(f"GBlock: conditional block (num_classes={self.num_classes}) needs labels y")
         up, mode, fold = self.upsample, self.upsample_mode, self.fold_resampling
         if self.order == "pre":
-            h = _activation_(self._bn(self.b1, x, y), self.negative_slope)
-            if up and fold:
-                h = _upsample_conv3x3(self.c1, h, mode)
-            else:
-                h = self.c1(_upsample(h, mode) if up else h)
-            h = _activation_(self._bn(self.b2, h, y), self.negative_slope)
-            h = self.c2(h)
+            h = self._up_c1(_activation_(self._bn(self.b1, x, y), self.negative_slope))
+            h = self.c2(_activation_(self._bn(self.b2, h, y), self.negative_slope))
         else:
-            if up and fold:
-                h = _upsample_conv3x3(self.c1, x, mode)
-            else:
-                h = self.c1(_upsample(x, mode) if up else x)
-            h = _activation_(self._bn(self.b1, h, y), self.negative_slope)
+            h = _activation_(self._bn(self.b1, self._up_c1(x), y), self.negative_slope)
             h = _activation_(self._bn(self.b2, self.c2(h), y), self.negative_slope)
         if not up:
             sc = x if self.c_sc is None else self.c_sc(x)

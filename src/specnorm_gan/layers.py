@@ -82,6 +82,12 @@ def _power_iteration(
     return u, v, sigma
 
 
+def _is_compiling() -> bool:
+    # torch.compiler.is_compiling exists from torch 2.3; older versions cannot be compiling here.
+    check = getattr(getattr(torch, "compiler", None), "is_compiling", None)
+    return bool(check()) if check is not None else False
+
+
 def _copy_all_(dst: Sequence[Tensor], src: Sequence[Tensor]) -> None:
     if hasattr(torch, "_foreach_copy_"):  # one dispatch for all tensors (torch >= 2.1)
         torch._foreach_copy_(list(dst), list(src))
@@ -879,8 +885,8 @@ class _PackedGroup:
         self.training = first.training
         self.eps = first._sn_eps
         self.n_iterations = first._sn_n_power_iterations
-        self.dtype, self.device = first.weight.dtype, first.weight.device
-        cdtype = _compute_dtype(self.dtype)
+        self.device = first.weight.device
+        cdtype = _compute_dtype(first.weight.dtype)
         self.shapes = [(m.weight.shape[m._sn_dim], m.weight.numel() // m.weight.shape[m._sn_dim]) for m in layers]
         g = len(layers)
         rows = max(r for r, _ in self.shapes)
@@ -992,12 +998,17 @@ class _FusedSpectralNorm:
         self.handles: List[Any] = []
         self._signature: Optional[Tuple[Any, ...]] = None
         self._groups: List[_PackedGroup] = []
+        self._active: List[_SpectralNorm] = []  # layers holding a fused weight during a forward
 
     def __getstate__(self) -> Dict[str, Any]:
         # Packed storage is a cache of the layers' own parameters and buffers: never copy it.
         state = dict(self.__dict__)
-        state["_signature"], state["_groups"] = None, []
+        state["_signature"], state["_groups"], state["_active"] = None, [], []
         return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]  # caches start empty (also for fusers pickled before they existed)
+        self.handles = state.get("handles", [])
 
     def __deepcopy__(self, memo: Dict[int, Any]) -> "_FusedSpectralNorm":
         result = _FusedSpectralNorm.__new__(_FusedSpectralNorm)
@@ -1007,6 +1018,7 @@ class _FusedSpectralNorm:
 
     def __call__(self, model: nn.Module, args: Any) -> None:
         layers = [m for m in model.modules() if isinstance(m, _SpectralNorm)]
+        self._active = layers
         if _is_compiling():
             groups: Dict[Tuple[Any, ...], List[_SpectralNorm]] = {}
             for m in layers:
@@ -1024,20 +1036,15 @@ class _FusedSpectralNorm:
                 layer._sn_fused_weight = weight
 
     def clear(self, model: nn.Module, args: Any, output: Any) -> None:
-        for m in model.modules():
-            if isinstance(m, _SpectralNorm):
-                m._sn_fused_weight = None
+        for m in self._active:
+            m._sn_fused_weight = None
+        self._active = []
 
     def remove(self) -> None:
         for handle in self.handles:
             handle.remove()
         self.handles = []
         self._signature, self._groups = None, []
-
-
-def _is_compiling() -> bool:
-    check = getattr(getattr(torch, "compiler", None), "is_compiling", None)
-    return bool(check()) if check is not None else False
 
 
 def fuse_spectral_norm(model: M, enable: bool = True) -> M:
