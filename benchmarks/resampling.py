@@ -1,0 +1,97 @@
+"""Folded resampling and the CPU upsampling kernels against the plain operations, fwd+bwd.
+
+Prints, from one run with interleaved repeats, the median time of forward + backward (input and
+weight gradients) and the ratio plain / ours per repeat for:
+
+  * ``conv3x3 -> avg_pool2d`` against the folded 4x4 stride-2 convolution (D blocks);
+  * ``nearest upsample -> conv3x3`` against the folded 4x4 stride-2 transposed convolution (G blocks);
+  * ``F.interpolate`` (nearest and bilinear) against this library's ``_upsample`` on contiguous
+    NCHW CPU tensors.
+
+Shapes are those of the SNGAN 32 px ResNets (G: batch 64, 256 channels; D: batch 128 = real +
+fake, 128 channels). Run it with the allocator settings of the launcher, as the training loop
+runs:
+
+    MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 python benchmarks/resampling.py [--repeats 9]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Callable, Dict, List, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from specnorm_gan.blocks import _pair_sum_kernel, _upsample
+
+Case = Tuple[str, Callable[[], torch.Tensor], Callable[[], torch.Tensor], List[torch.Tensor]]
+
+
+def _cases() -> List[Case]:
+    torch.manual_seed(0)
+    cases: List[Case] = []
+    for n, c, h in ((128, 128, 32), (128, 128, 16)):
+        x = torch.randn(n, c, h, h, requires_grad=True)
+        w = torch.randn(c, c, 3, 3, requires_grad=True)
+        cases.append((
+            f"D: conv3x3 -> avgpool, {n}x{c}x{h}x{h}",
+            lambda x=x, w=w: F.avg_pool2d(F.conv2d(x, w, padding=1), 2),
+            lambda x=x, w=w: F.conv2d(x, _pair_sum_kernel(w), stride=2, padding=1),
+            [x, w],
+        ))
+    for n, c, h in ((64, 256, 8), (64, 256, 16)):
+        x = torch.randn(n, c, h, h, requires_grad=True)
+        w = torch.randn(c, c, 3, 3, requires_grad=True)
+        cases.append((
+            f"G: nearest up -> conv3x3, {n}x{c}x{h}x{h}",
+            lambda x=x, w=w: F.conv2d(F.interpolate(x, scale_factor=2, mode="nearest"), w, padding=1),
+            lambda x=x, w=w: F.conv_transpose2d(x, 4.0 * _pair_sum_kernel(w.flip(2, 3)).transpose(0, 1), stride=2, padding=1),
+            [x, w],
+        ))
+    for mode in ("nearest", "bilinear"):
+        x = torch.randn(64, 256, 16, 16, requires_grad=True)
+        kw = {} if mode == "nearest" else {"align_corners": False}
+        cases.append((
+            f"upsample {mode}, 64x256x16x16",
+            lambda x=x, mode=mode, kw=kw: F.interpolate(x, scale_factor=2, mode=mode, **kw),
+            lambda x=x, mode=mode: _upsample(x, mode),
+            [x],
+        ))
+    return cases
+
+
+def _fwd_bwd(fn: Callable[[], torch.Tensor], leaves: List[torch.Tensor]) -> float:
+    for t in leaves:
+        t.grad = None
+    t0 = time.perf_counter()
+    fn().sum().backward()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=9)
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.repeats} interleaved repeats, fwd+bwd")
+    print()
+    print("| operation | plain (torch) | this library | speed-up plain / ours, median (min-max) |")
+    print("|---|---|---|---|")
+    for name, plain, ours, leaves in _cases():
+        with torch.no_grad():
+            err = (plain() - ours()).abs().max().item() / plain().abs().max().item()
+        times: Dict[str, List[float]] = {"plain": [], "ours": []}
+        _fwd_bwd(plain, leaves), _fwd_bwd(ours, leaves)  # warm-up
+        for _ in range(args.repeats):
+            times["plain"].append(_fwd_bwd(plain, leaves))
+            times["ours"].append(_fwd_bwd(ours, leaves))
+        ratios = [p / o for p, o in zip(times["plain"], times["ours"])]
+        print(f"| {name} (max rel. diff {err:.0e}) | {statistics.median(times['plain']) * 1e3:.1f} ms | "
+              f"{statistics.median(times['ours']) * 1e3:.1f} ms | **{statistics.median(ratios):.2f}x** "
+              f"({min(ratios):.2f}-{max(ratios):.2f}) |")
+
+
+if __name__ == "__main__":
+    main()
