@@ -1,12 +1,14 @@
 """Folded resampling and the CPU upsampling kernels against the plain operations, fwd+bwd.
 
 Prints, from one run with interleaved repeats, the median time of forward + backward (input and
-weight gradients) and the ratio plain / ours per repeat for:
+weight gradients) and of a forward under ``no_grad`` (as G runs in D steps), with the ratio
+plain / ours per repeat, for:
 
   * ``conv3x3 -> avg_pool2d`` against the folded 4x4 stride-2 convolution (D blocks);
   * ``nearest upsample -> conv3x3`` against the folded 4x4 stride-2 transposed convolution (G blocks);
   * ``F.interpolate`` (nearest and bilinear) against this library's ``_upsample`` on contiguous
-    NCHW CPU tensors.
+    NCHW CPU tensors;
+  * G's output convolution (3x3, 256 -> 3 channels) against ``_conv3x3_few_outputs``.
 
 Shapes are those of the SNGAN 32 px ResNets (G: batch 64, 256 channels; D: batch 128 = real +
 fake, 128 channels). Run it with the allocator settings of the launcher, as the training loop
@@ -24,8 +26,9 @@ from typing import Callable, Dict, List, Tuple
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from specnorm_gan.blocks import _pair_sum_kernel, _upsample
+from specnorm_gan.blocks import _conv3x3_few_outputs, _pair_sum_kernel, _upsample
 
 Case = Tuple[str, Callable[[], torch.Tensor], Callable[[], torch.Tensor], List[torch.Tensor]]
 
@@ -60,6 +63,14 @@ def _cases() -> List[Case]:
             lambda x=x, mode=mode: _upsample(x, mode),
             [x],
         ))
+    x = torch.randn(64, 256, 32, 32, requires_grad=True)
+    conv = nn.Conv2d(256, 3, 3, padding=1)
+    cases.append((
+        "G: output conv3x3 256 -> 3, 64x256x32x32",
+        lambda x=x, conv=conv: conv(x),
+        lambda x=x, conv=conv: _conv3x3_few_outputs(conv, x),
+        [x, *conv.parameters()],
+    ))
     return cases
 
 
@@ -71,26 +82,39 @@ def _fwd_bwd(fn: Callable[[], torch.Tensor], leaves: List[torch.Tensor]) -> floa
     return time.perf_counter() - t0
 
 
+def _fwd(fn: Callable[[], torch.Tensor], leaves: List[torch.Tensor]) -> float:
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+
+
+def _cell(times: Dict[str, List[float]]) -> str:
+    ratios = [p / o for p, o in zip(times["plain"], times["ours"])]
+    return (f"{statistics.median(times['plain']) * 1e3:.1f} / {statistics.median(times['ours']) * 1e3:.1f} ms, "
+            f"**{statistics.median(ratios):.2f}x** ({min(ratios):.2f}-{max(ratios):.2f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.repeats} interleaved repeats, fwd+bwd")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.repeats} interleaved repeats")
     print()
-    print("| operation | plain (torch) | this library | speed-up plain / ours, median (min-max) |")
-    print("|---|---|---|---|")
+    print("| operation | fwd+bwd: plain / ours, speed-up median (min-max) | no_grad fwd: plain / ours, speed-up |")
+    print("|---|---|---|")
     for name, plain, ours, leaves in _cases():
         with torch.no_grad():
             err = (plain() - ours()).abs().max().item() / plain().abs().max().item()
-        times: Dict[str, List[float]] = {"plain": [], "ours": []}
-        _fwd_bwd(plain, leaves), _fwd_bwd(ours, leaves)  # warm-up
-        for _ in range(args.repeats):
-            times["plain"].append(_fwd_bwd(plain, leaves))
-            times["ours"].append(_fwd_bwd(ours, leaves))
-        ratios = [p / o for p, o in zip(times["plain"], times["ours"])]
-        print(f"| {name} (max rel. diff {err:.0e}) | {statistics.median(times['plain']) * 1e3:.1f} ms | "
-              f"{statistics.median(times['ours']) * 1e3:.1f} ms | **{statistics.median(ratios):.2f}x** "
-              f"({min(ratios):.2f}-{max(ratios):.2f}) |")
+        cells = []
+        for timer in (_fwd_bwd, _fwd):
+            times: Dict[str, List[float]] = {"plain": [], "ours": []}
+            timer(plain, leaves), timer(ours, leaves)  # warm-up
+            for _ in range(args.repeats):
+                times["plain"].append(timer(plain, leaves))
+                times["ours"].append(timer(ours, leaves))
+            cells.append(_cell(times))
+        print(f"| {name} (max rel. diff {err:.0e}) | {cells[0]} | {cells[1]} |")
 
 
 if __name__ == "__main__":

@@ -259,11 +259,12 @@ def main() -> None:
                   f"ours {statistics.median(untuned['default']):.2f} -> {statistics.median(tuned['default']):.2f} s; "
                   f"ours with the launcher's settings vs mimicry as shipped (glibc defaults): "
                   f"{statistics.median(untuned['mimicry']) / statistics.median(tuned['default']):.2f}x")
-        print()
-        print(f"Peak RSS of two iterations in a fresh process (each alone; {args.memory_repeats} processes "
-              "per side, alternating; median (min-max)):")
+        if args.memory_repeats:
+            print()
+            print(f"Peak RSS of two iterations in a fresh process (each alone; {args.memory_repeats} processes "
+                  "per side, alternating; median (min-max)):")
         for alloc in (("tuned", True), ("glibc defaults", False)):
-            if alloc[0] == "glibc defaults" and args.skip_untuned:
+            if not args.memory_repeats or (alloc[0] == "glibc defaults" and args.skip_untuned):
                 continue
             mem: Dict[str, List[float]] = {"mimicry": [], "default": []}
             for _ in range(args.memory_repeats):  # glibc's arenas make one process's peak vary by ~10%

@@ -547,3 +547,50 @@ def test_bilinear_upsample_second_order_gradients() -> None:
     x = torch.randn(2, 3, 4, 5, dtype=DT, requires_grad=True)
     assert torch.autograd.gradcheck(lambda t: _upsample(t, "bilinear"), (x,))
     assert torch.autograd.gradgradcheck(lambda t: _upsample(t, "bilinear"), (x,))
+
+
+@pytest.mark.parametrize("out_channels, bias, sn", [(3, True, False), (1, False, False), (4, True, True)])
+def test_few_output_conv_equals_the_convolution(out_channels: int, bias: bool, sn: bool) -> None:
+    from specnorm_gan.blocks import _conv3x3_few_outputs
+    from specnorm_gan.layers import SNConv2d
+
+    torch.manual_seed(0)
+    cls = SNConv2d if sn else nn.Conv2d
+    ref = cls(6, out_channels, 3, padding=1, bias=bias).double()
+    ours = cls(6, out_channels, 3, padding=1, bias=bias).double()
+    ours.load_state_dict(ref.state_dict())
+    forwards: List[int] = []
+    ours.forward = lambda t, f=ours.forward: forwards.append(1) or f(t)  # type: ignore[method-assign]
+    x = torch.randn(3, 6, 5, 7, dtype=DT, requires_grad=True)
+    out_ref, out = ref(x), _conv3x3_few_outputs(ours, x)
+    assert not forwards  # the tap decomposition ran, not the layer's own forward
+    g = torch.randn_like(out_ref)
+    grads_ref = torch.autograd.grad(out_ref, [x, *ref.parameters()], g)
+    grads = torch.autograd.grad(out, [x, *ours.parameters()], g)
+    assert out.shape == out_ref.shape
+    assert torch.allclose(out, out_ref, rtol=0, atol=1e-12)
+    for a, b in zip(grads, grads_ref):
+        assert torch.allclose(a, b, rtol=0, atol=1e-11)
+    for name, buf in ref.named_buffers():  # the power iteration advanced once, as in conv(x)
+        assert torch.allclose(dict(ours.named_buffers())[name], buf, rtol=0, atol=1e-12)
+
+
+def test_few_output_conv_keeps_the_plain_convolution_elsewhere() -> None:
+    from specnorm_gan.blocks import _conv3x3_few_outputs
+
+    calls: List[int] = []
+    conv = nn.Conv2d(4, 3, 3, padding=1)
+    conv.register_forward_pre_hook(lambda m, i: calls.append(1))  # hooks must run: plain path
+    x = torch.randn(2, 4, 6, 6)
+    assert torch.equal(_conv3x3_few_outputs(conv, x), conv(x)) and len(calls) == 2
+    counted = nn.Conv2d(4, 3, 3, padding=1)
+    forwards: List[int] = []
+    counted.forward = lambda t, f=counted.forward: forwards.append(1) or f(t)  # type: ignore[method-assign]
+    for arg in (x.contiguous(memory_format=torch.channels_last), x.to(torch.bfloat16)):
+        _conv3x3_few_outputs(counted.to(arg.dtype), arg)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        _conv3x3_few_outputs(counted.float(), x)
+    wide = nn.Conv2d(4, 5, 3, padding=1)
+    wide.forward = lambda t, f=wide.forward: forwards.append(1) or f(t)  # type: ignore[method-assign]
+    _conv3x3_few_outputs(wide, x)
+    assert len(forwards) == 4

@@ -148,21 +148,36 @@ class _BilinearUpsample2x(torch.autograd.Function):
     Forward: out[2i] = x[i-1]/4 + 3x[i]/4 and out[2i+1] = 3x[i]/4 + x[i+1]/4 per axis, edge rows
     and columns replicated, computed as a stride-2 depthwise transposed convolution of the
     replicate-padded input with the separable kernel [1, 3, 3, 1]/4 (``padding=3`` crops the
-    output). Backward: torch's own ``upsample_bilinear2d_backward``, so nothing is saved.
+    output). Backward: its adjoint (nothing is saved), a stride-2 depthwise convolution; torch's
+    ``upsample_bilinear2d_backward`` takes about twice as long on NCHW CPU tensors.
     """
 
     @staticmethod
+    def _kernel(like: Tensor) -> Tensor:
+        taps = torch.tensor([0.25, 0.75, 0.75, 0.25], dtype=like.dtype, device=like.device)
+        return (taps[:, None] * taps[None, :]).expand(like.shape[1], 1, 4, 4)
+
+    @staticmethod
     def forward(ctx: Any, x: Tensor) -> Tensor:  # type: ignore[override]
-        ctx.input_size = tuple(x.shape)
-        c = x.shape[1]
-        taps = torch.tensor([0.25, 0.75, 0.75, 0.25], dtype=x.dtype, device=x.device)
-        kernel = (taps[:, None] * taps[None, :]).expand(c, 1, 4, 4)
-        return F.conv_transpose2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernel, stride=2, padding=3, groups=c)
+        padded = F.pad(x, (1, 1, 1, 1), mode="replicate")
+        return F.conv_transpose2d(padded, _BilinearUpsample2x._kernel(x), stride=2, padding=3, groups=x.shape[1])
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:  # type: ignore[override]
-        n, c, h, w = ctx.input_size
-        return torch.ops.aten.upsample_bilinear2d_backward(grad, [2 * h, 2 * w], [n, c, h, w], False, 2.0, 2.0)
+        # The adjoint of each forward step: the stride-2 depthwise convolution with the same
+        # kernel gives the gradient of the padded input, whose border rows and columns (copies of
+        # the edges) then add into the edges, corners into corners.
+        c = grad.shape[1]
+        gp = F.conv2d(grad, _BilinearUpsample2x._kernel(grad), stride=2, padding=3, groups=c)
+        g = gp[:, :, 1:-1, 1:-1].clone()
+        g[:, :, 0] += gp[:, :, 0, 1:-1]
+        g[:, :, -1] += gp[:, :, -1, 1:-1]
+        g[:, :, :, 0] += gp[:, :, 1:-1, 0]
+        g[:, :, :, -1] += gp[:, :, 1:-1, -1]
+        for i in (0, -1):
+            for j in (0, -1):
+                g[:, :, i, j] += gp[:, :, i, j]
+        return g
 
 
 def _conv(sn: bool, *args, **kwargs) -> nn.Conv2d:  # type: ignore[no-untyped-def]
@@ -227,6 +242,40 @@ def _upsample_conv3x3(conv: nn.Conv2d, x: Tensor, mode: str) -> Tensor:
         return conv(_upsample(x, mode))
     kernel = 4.0 * _pair_sum_kernel(_layer_weight(conv).flip(2, 3))
     return F.conv_transpose2d(x, kernel.transpose(0, 1), conv.bias, stride=2, padding=1)
+
+
+def _conv3x3_few_outputs(conv: nn.Module, x: Tensor) -> Tensor:
+    """``conv(x)`` for a 3x3 convolution to a few channels, such as a generator's RGB output.
+
+    On contiguous float CPU tensors oneDNN runs a convolution with so few output channels far
+    below its speed on wide ones; computed instead as a 1x1 convolution to one channel per
+    (tap, output) pair followed by the sum of the nine shifted tap planes, it does the same
+    multiply-adds in about half the time (``benchmarks/resampling.py``). Same function, equal
+    within float rounding; elsewhere (CUDA, channels_last, autocast, compile) ``conv(x)`` runs.
+    """
+    if not (
+        not _is_compiling()
+        and _foldable(conv)
+        and conv.out_channels <= 4
+        and x.device.type == "cpu"
+        and x.dim() == 4
+        and x.is_contiguous()
+        and x.dtype in (torch.float32, torch.float64)
+        and not torch.is_autocast_enabled("cpu")
+    ):
+        return conv(x)
+    n, _, h, w = x.shape
+    o = conv.out_channels
+    weight = _layer_weight(conv)
+    taps = F.conv2d(x, weight.permute(2, 3, 0, 1).reshape(9 * o, -1, 1, 1))  # channel (k, l, o): W[o, :, k, l] . x
+    taps = F.pad(taps, (1, 1, 1, 1)).view(n, 3, 3, o, h + 2, w + 2)
+    # out[i, j] = sum_{k,l} W[:, :, k, l] . x[i + k - 1, j + l - 1] = sum_{k,l} taps_kl[i + k - 1, j + l - 1]
+    out = taps[:, 0, 0, :, :h, :w] if conv.bias is None else taps[:, 0, 0, :, :h, :w] + conv.bias.view(1, o, 1, 1)
+    for k in range(3):
+        for l in range(3):
+            if k or l:
+                out = out + taps[:, k, l, :, k : k + h, l : l + w]
+    return out
 
 
 def fold_resampling(model: nn.Module, enable: bool = True) -> nn.Module:

@@ -49,6 +49,7 @@ from .blocks import (
     _check_labels,
     _check_slope,
     _conv,
+    _conv3x3_few_outputs,
 )
 from .layers import SNConvTranspose2d, SNEmbedding, SNLinear, fuse_spectral_norm
 
@@ -604,7 +605,7 @@ class SNResNetGenerator(_GeneratorMixin):
         if self.final_bn is not None:
             h = self.final_bn(h, y) if self.conditional_final_bn else self.final_bn(h)
             h = _activation_(h, self.negative_slope)
-        return torch.tanh(self.conv_out(h))
+        return torch.tanh(_conv3x3_few_outputs(self.conv_out, h))
 
     def extra_repr(self) -> str:
         return f"resolution={self.resolution}, num_classes={self.num_classes}, z_dim={self.z_dim}, channels={list(self.arch.channels)}"
@@ -921,7 +922,7 @@ class SNDCGANGenerator(_GeneratorMixin):
             h = _activation(self._norm(self.stem_norm, h, y), self.negative_slope)
         for deconv, norm in zip(self.deconvs, self.norms):
             h = _activation(self._norm(norm, deconv(h), y), self.negative_slope)
-        return torch.tanh(self.conv_out(h))
+        return torch.tanh(_conv3x3_few_outputs(self.conv_out, h))
 
     def extra_repr(self) -> str:
         return f"resolution={self.resolution}, num_classes={self.num_classes}, z_dim={self.z_dim}"
