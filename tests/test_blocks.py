@@ -594,3 +594,28 @@ def test_few_output_conv_keeps_the_plain_convolution_elsewhere() -> None:
     wide.forward = lambda t, f=wide.forward: forwards.append(1) or f(t)  # type: ignore[method-assign]
     _conv3x3_few_outputs(wide, x)
     assert len(forwards) == 4
+
+
+@pytest.mark.parametrize("shape", [(2, 4, 5, 7), (1, 3, 1, 2)])
+def test_few_output_conv_gradcheck(shape: tuple) -> None:
+    from specnorm_gan.blocks import _conv3x3_few_outputs
+
+    class Out(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(shape[1], 2, 3, padding=1).double()
+
+        def forward(self, t: Tensor) -> Tensor:
+            return _conv3x3_few_outputs(self.conv, t)
+
+    m = Out()
+    x = torch.randn(*shape, dtype=DT, requires_grad=True)
+    w = m.conv.weight.detach().clone().requires_grad_()
+    b = m.conv.bias.detach().clone().requires_grad_()  # type: ignore[union-attr]
+
+    def f(t: Tensor, w: Tensor, b: Tensor) -> Tensor:
+        return torch.func.functional_call(m, {"conv.weight": w, "conv.bias": b}, (t,))
+
+    assert torch.allclose(f(x, w, b), m.conv(x), rtol=0, atol=1e-12)
+    assert torch.autograd.gradcheck(f, (x, w, b))
+    assert torch.autograd.gradgradcheck(f, (x, w, b))
