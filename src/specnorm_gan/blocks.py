@@ -127,7 +127,7 @@ def _upsample(x: Tensor, mode: str) -> Tensor:
 
     On contiguous (NCHW) CPU tensors torch's kernels transpose to channels-last and back; there
     nearest is an expand + reshape (bit-identical) and bilinear a depthwise transposed
-    convolution with the bilinear weights (equal within float rounding), 3.5x and 2.7x faster
+    convolution with the bilinear weights (equal within float rounding), 3.4x and 2.6x faster
     forward + backward at G sizes (``benchmarks/resampling.py``). Elsewhere (CUDA, channels_last)
     torch's kernels are used.
     """
