@@ -811,7 +811,7 @@ def write_report(results: Dict[str, Any], args: argparse.Namespace, out: str, im
         w("")
 
     # ---- scaling
-    def scaling_table(rows: List[Dict[str, Any]], key: str, head: str) -> None:
+    def scaling_table(rows: List[Dict[str, Any]], key: str, head: str, against: str) -> None:
         w(f"| {head} | ours | torch | no SN | ours/torch | SN share ours | SN share torch | growth ours / torch / no SN, MiB | ms per image ours | repeats |")
         w("|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
@@ -824,6 +824,10 @@ def write_report(results: Dict[str, Any], args: argparse.Namespace, out: str, im
               f"{fmt_mib(r['mem']['ours'])} / {fmt_mib(r['mem']['torch'])} / {fmt_mib(r['mem']['none'])} | "
               f"{med(t['ours']) * 1e3 / (2 * r['batch']):.2f} | {r['repeats']} |")
         w("")
+        plot = results.get("plots", {}).get(key)
+        if plot:
+            w(f"![D update time and memory against {against}]({plot})")
+            w("")
 
     bs_rows = results.get("batch_scaling", [])
     if bs_rows:
@@ -834,10 +838,7 @@ def write_report(results: Dict[str, Any], args: argparse.Namespace, out: str, im
           "copy, `W / sigma` baked in). *SN share* = 1 - time(no SN) / time(with SN), per repeat: the share of a D "
           "update spent in spectral norm (power iteration, `W / sigma` and their backward).")
         w("")
-        scaling_table(bs_rows, "batch", "batch (D sees 2x)")
-        if results.get("plots", {}).get("batch"):
-            w(f"![D update time and memory against batch size]({results['plots']['batch']})")
-            w("")
+        scaling_table(bs_rows, "batch", "batch (D sees 2x)", "batch size")
     rs_rows = results.get("resolution_scaling", [])
     if rs_rows:
         w(f"## How cost grows with the resolution (ResNet D, batch {rs_rows[0]['batch']})")
@@ -845,10 +846,7 @@ def write_report(results: Dict[str, Any], args: argparse.Namespace, out: str, im
         w("Same D update, unconditional ResNet D of each resolution at its published widths ("
           + ", ".join(f"{r['resolution']} px: `{r['preset']}`" for r in rs_rows) + ").")
         w("")
-        scaling_table(rs_rows, "resolution", "resolution")
-        if results.get("plots", {}).get("resolution"):
-            w(f"![D update time and memory against resolution]({results['plots']['resolution']})")
-            w("")
+        scaling_table(rs_rows, "resolution", "resolution", "resolution")
 
     # ---- options
     opt = results.get("options")

@@ -199,9 +199,9 @@ def _conv(sn: bool, *args, **kwargs) -> nn.Conv2d:  # type: ignore[no-untyped-de
 # 2.25x fewer. 1x1 shortcut convolutions commute with both resampling steps, so they run at
 # the low resolution (4x fewer). Spectral norm still normalizes the 3x3 weight W (W / sigma is
 # folded, so sigma and the power iteration are those of the paper).
-def _foldable(conv: nn.Module) -> bool:
+def _is_plain_conv3x3(conv: nn.Module) -> bool:
     # Only the exact layer the blocks build; a swapped-in layer or one with forward hooks (which
-    # would not run) keeps the plain order.
+    # would not run) keeps the layer's own forward.
     return (
         isinstance(conv, nn.Conv2d)
         and conv.kernel_size == (3, 3)
@@ -231,14 +231,14 @@ def _pair_sum_kernel(w: Tensor) -> Tensor:
 
 def _conv3x3_avgpool(conv: nn.Conv2d, x: Tensor) -> Tensor:
     """``F.avg_pool2d(conv(x), 2)`` as one 4x4 convolution at stride 2."""
-    if not _foldable(conv):
+    if not _is_plain_conv3x3(conv):
         return F.avg_pool2d(conv(x), 2)
     return F.conv2d(x, _pair_sum_kernel(_layer_weight(conv)), conv.bias, stride=2, padding=1)
 
 
 def _upsample_conv3x3(conv: nn.Conv2d, x: Tensor, mode: str) -> Tensor:
     """``conv(upsample(x))`` as one 4x4 transposed convolution at stride 2 (nearest only)."""
-    if mode != "nearest" or not _foldable(conv):
+    if mode != "nearest" or not _is_plain_conv3x3(conv):
         return conv(_upsample(x, mode))
     kernel = 4.0 * _pair_sum_kernel(_layer_weight(conv).flip(2, 3))
     return F.conv_transpose2d(x, kernel.transpose(0, 1), conv.bias, stride=2, padding=1)
@@ -255,7 +255,7 @@ def _conv3x3_few_outputs(conv: nn.Module, x: Tensor) -> Tensor:
     """
     if not (
         not _is_compiling()
-        and _foldable(conv)
+        and _is_plain_conv3x3(conv)
         and conv.out_channels <= 4
         and x.device.type == "cpu"
         and x.dim() == 4

@@ -830,6 +830,13 @@ def load_torch_spectral_norm_state_dict(module: nn.Module, state_dict: Dict[str,
 # --------------------------------------------------------------------------------------------
 # Fused power iteration
 # --------------------------------------------------------------------------------------------
+def _matrix_as_weight(mat: Tensor, weight: Tensor, dim: int) -> Tensor:
+    # The (rows, cols) matrix of ``weight`` (``dim`` first, the rest flattened) viewed back in the weight's shape.
+    if not dim:
+        return mat.view(weight.shape)
+    return mat.view(weight.movedim(dim, 0).shape).movedim(0, dim)
+
+
 class _SpectralDivide(torch.autograd.Function):
     """``weight / sigma`` for one layer of a packed group, differentiated through ``sigma = u^T W v``.
 
@@ -852,9 +859,7 @@ class _SpectralDivide(torch.autograd.Function):
         index, rows, cols, dim, eps = ctx.meta
         sigma = s[index].reshape(())
         g = grad.to(s.dtype)
-        outer = torch.outer(u[index, 0, :rows], v[index, 0, :cols])
-        moved = weight.movedim(dim, 0).shape if dim else weight.shape
-        outer = outer.view(moved).movedim(0, dim) if dim else outer.view(moved)
+        outer = _matrix_as_weight(torch.outer(u[index, 0, :rows], v[index, 0, :cols]), weight, dim)
         # Below eps the division uses the constant eps: no gradient through sigma there.
         coef = (g * weight.to(s.dtype)).sum() / sigma * (sigma > eps)
         grad_weight = ((g - coef * outer) / sigma).to(weight.dtype)
@@ -900,11 +905,8 @@ class _PackedGroup:
         self.weight_views: List[Tensor] = []
         self.meta: List[Tuple[int, int, int, int, float]] = []
         for i, (m, (r, c)) in enumerate(zip(layers, self.shapes)):
-            dim = m._sn_dim
-            shape = m.weight.movedim(dim, 0).shape if dim else m.weight.shape
-            view = self.P[i, :r, :c].view(shape)
-            self.weight_views.append(view.movedim(0, dim) if dim else view)
-            self.meta.append((i, r, c, dim, self.eps))
+            self.weight_views.append(_matrix_as_weight(self.P[i, :r, :c], m.weight, m._sn_dim))
+            self.meta.append((i, r, c, m._sn_dim, self.eps))
         self.u_views = [self.U[i, 0, :r] for i, (r, _) in enumerate(self.shapes)]
         self.v_views = [self.V[i, 0, :c] for i, (_, c) in enumerate(self.shapes)]
         self.s_views = [self.S[i, 0, 0] for i in range(g)]

@@ -598,14 +598,10 @@ def build_gan(
             d_kwargs.update(dict(value))
         elif key == "z_dim":
             z_dim = value
-        elif key == "init":
-            g_kwargs["init"] = value
-            d_kwargs["init"] = value
-        elif key == "fold_resampling":  # both sides, where the architecture has resampling blocks
-            if key in g_params:
-                g_kwargs[key] = value
-            if key in d_params:
-                d_kwargs[key] = value
+        elif key in ("init", "fold_resampling"):  # both sides (fold_resampling: where the architecture has it)
+            for params, kwargs in ((g_params, g_kwargs), (d_params, d_kwargs)):
+                if key in params:
+                    kwargs[key] = value
         elif key in _HPARAM_FIELDS:
             hp_updates[key] = value
         elif key.startswith("g_") and key[2:] in g_params:

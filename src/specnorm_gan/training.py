@@ -35,6 +35,7 @@ import copy
 import csv
 import dataclasses
 import hashlib
+import json
 import logging
 import math
 import os
@@ -801,6 +802,12 @@ _METRICS = ("loss_g", "loss_d", "d_real", "d_fake")
 _EVAL_COLUMNS = ("is_mean", "is_std", "fid", "kid_mean", "kid_std", "intra_fid")
 
 
+def _eval_key(result: Dict[str, Any]) -> str:
+    # What an evaluation was measured with: results are comparable only under equal keys.
+    pipeline = result["pipeline"]
+    return f"{result['protocol']} | {pipeline['feature_extractor']} | {pipeline['reference']}"
+
+
 class Trainer:
     """The reference SNGAN training loop.
 
@@ -1130,8 +1137,6 @@ class Trainer:
                 self._tb = SummaryWriter(str(out / "tensorboard"))
             except Exception:  # tensorboard not installed
                 self._tb = None
-        import json
-
         with open(out / "config.json", "w") as f:
             json.dump(cfg.to_dict(), f, indent=2, default=str)
 
@@ -1314,7 +1319,7 @@ class Trainer:
         seconds = time.perf_counter() - start
         self._last_log_time += seconds  # it/s measures training only
         pipeline = result["pipeline"]
-        key = f"{result['protocol']} | {pipeline['feature_extractor']} | {pipeline['reference']}"
+        key = _eval_key(result)
         improved = False
         if "fid" in result:
             if self.best_fid is not None and self.best_fid.get("key") != key:
@@ -1350,8 +1355,6 @@ class Trainer:
                 writer.writerow(["iteration", *_EVAL_COLUMNS, "protocol", "feature_extractor", "reference", "eval_s"])
             writer.writerow([self.iteration, *(repr(v) if isinstance(v, float) else v for v in columns.values()),
                              result["protocol"], pipeline["feature_extractor"], pipeline["reference"], f"{seconds:.3f}"])
-        import json
-
         with open(out / "eval.jsonl", "a") as f:
             f.write(json.dumps(result) + "\n")
         if improved:
@@ -1363,15 +1366,13 @@ class Trainer:
 
     def _plot_eval_curves(self, out: Path, result: Dict[str, Any], key: str) -> None:
         """Redraws ``eval_curves.png`` from ``eval.jsonl`` (the evaluations measured like ``result``)."""
-        import json
-
         from . import metrics
 
         rows = []
         with open(out / "eval.jsonl") as f:
             for line in f:
                 r = json.loads(line) if line.strip() else None
-                if r and f"{r['protocol']} | {r['pipeline']['feature_extractor']} | {r['pipeline']['reference']}" == key:
+                if r and _eval_key(r) == key:
                     rows.append(r)
         try:
             metrics.plot_metric_curves(rows, out / "eval_curves.png", title=key)
