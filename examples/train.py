@@ -260,7 +260,7 @@ def main(argv: Optional[List[str]] = None, defaults: Optional[Dict[str, Any]] = 
 
     import torch
 
-    from specnorm_gan.data import DatasetNotFoundError, load_dataset
+    from specnorm_gan.data import DatasetNotFoundError, load_dataset, validate_labels
     from specnorm_gan.training import (
         CheckpointError,
         NonFiniteLossError,
@@ -278,13 +278,16 @@ def main(argv: Optional[List[str]] = None, defaults: Optional[Dict[str, Any]] = 
     logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     log = logging.getLogger("train")
     log.info(reexec_with_allocator_settings(disable=bool(given.get("no_allocator_tuning"))))  # logs what _allocator_reexec did
-    if "threads" in given:
-        torch.set_num_threads(given["threads"])
 
     def fail(msg: str, code: int = EXIT_USAGE) -> int:
         if rank == 0:
             print(f"error: {msg}", file=sys.stderr)
         return code
+
+    if "threads" in given:
+        if given["threads"] < 1:
+            return fail(f"--threads must be a positive integer, got {given['threads']}")
+        torch.set_num_threads(given["threads"])
 
     upd = config_updates(args)
     # ---- fresh run or resume ----
@@ -367,6 +370,12 @@ def main(argv: Optional[List[str]] = None, defaults: Optional[Dict[str, Any]] = 
         if data.num_classes == 0:
             return fail(f"--conditional needs labels, but {data.name} has none")
         config.num_classes = data.num_classes
+    model_classes = config.num_classes if config.num_classes is not None else (record.num_classes if record else 0)
+    if model_classes and data.labels is not None:  # before the model indexes its class embeddings with them
+        try:
+            validate_labels(data.labels, model_classes, data_args["source"])
+        except ValueError as e:
+            return fail(str(e))
     log.info("data: %s, %d images %s, %d classes", data.name, len(data), tuple(data.images.shape[1:]), data.num_classes)
 
     # ---- trainer ----

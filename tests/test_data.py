@@ -4,6 +4,7 @@ Flowers102, image folders), pixel helpers against Pillow, and the in-memory batc
 from __future__ import annotations
 
 import pickle
+import re
 import struct
 from pathlib import Path
 from typing import Dict, Tuple
@@ -24,6 +25,7 @@ from specnorm_gan.data import (
     save_npz,
     to_float_images,
     to_uint8_images,
+    validate_labels,
 )
 
 RNG = np.random.default_rng(0)
@@ -150,6 +152,50 @@ def test_npz_bad_input(tmp_path: Path) -> None:
         load_npz(tmp_path / "missing.npz")
 
 
+def _label_report(y: np.ndarray, bad: np.ndarray) -> str:
+    """The expected 'value (count times)' list, counted independently with numpy."""
+    values, counts = np.unique(y[bad], return_counts=True)
+    return ", ".join(f"{v} ({c} time{'s' if c != 1 else ''})" for v, c in zip(values, counts))
+
+
+def test_npz_out_of_range_labels_are_refused_with_values_and_counts(tmp_path: Path) -> None:
+    y = np.array([0, -1, 2, -3, -1, 1], dtype=np.int64)
+    np.savez(tmp_path / "neg.npz", x=_images(6, 4, 4), y=y)
+    expected = _label_report(y, y < 0)
+    assert expected == "-3 (1 time), -1 (2 times)"
+    for load in (load_npz, load_dataset):
+        with pytest.raises(ValueError, match=rf"neg\.npz: 'y' holds 3 negative labels: {re.escape(expected)}; .*>= 0"):
+            load(tmp_path / "neg.npz")
+    # beyond the declared class names
+    y = np.array([0, 3, 1, 5, 3], dtype=np.int64)
+    np.savez(tmp_path / "big.npz", x=_images(5, 4, 4), y=y, class_names=np.array(["a", "b", "c"]))
+    with pytest.raises(ValueError, match=rf"holds 3 labels outside \[0, 3\): {re.escape(_label_report(y, y >= 3))}"):
+        load_npz(tmp_path / "big.npz")
+
+
+def test_validate_labels_against_numpy_counts() -> None:
+    y = RNG.integers(-20, 30, size=500)
+    bad = (y < 0) | (y >= 10)
+    values = np.unique(y[bad])
+    with pytest.raises(ValueError) as e:
+        validate_labels(torch.from_numpy(y), 10, "src")
+    msg = str(e.value)
+    assert msg.startswith(f"src holds {int(bad.sum())} labels outside [0, 10): ")
+    assert _label_report(y[np.isin(y, values[:8])], slice(None)) in msg  # the 8 smallest values with their counts
+    assert f"and {len(values) - 8} more distinct values" in msg
+    validate_labels(torch.from_numpy(y.clip(0, 9)), 10)  # in range: no error
+    validate_labels(torch.from_numpy(y.clip(0, None)))  # None: only >= 0 is required
+    with pytest.raises(ValueError, match="num_classes must be an int >= 1 or None, got 0"):
+        validate_labels(torch.zeros(2, dtype=torch.int64), 0)
+
+
+def test_npz_without_images_is_refused(tmp_path: Path) -> None:
+    np.savez(tmp_path / "empty.npz", x=np.zeros((0, 8, 8, 3), np.uint8), y=np.zeros(0, np.int64))
+    for load in (load_npz, load_dataset):
+        with pytest.raises(ValueError, match=rf"no images in {re.escape(str(tmp_path / 'empty.npz'))}"):
+            load(tmp_path / "empty.npz")
+
+
 def test_shared_npz_format_if_present() -> None:
     path = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist_test.npz"
     if not path.is_file():
@@ -266,6 +312,36 @@ def test_image_folder_classes_and_flat(tmp_path: Path) -> None:
     write_png(tmp_path / "flat" / "1.png", _images(1, 6, 6)[0])
     flat = load_dataset(tmp_path / "flat")
     assert flat.labels is None and flat.images.shape == (2, 3, 6, 6)
+
+
+def write_truncated_png(path: Path, arr: np.ndarray) -> None:
+    """A real PNG cut to half its bytes (the header survives, the image data does not)."""
+    write_png(path, arr)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_image_folder_skips_unreadable_files_with_one_warning(tmp_path: Path) -> None:
+    pytest.importorskip("PIL")
+    write_png(tmp_path / "set" / "a" / "0.png", np.full((8, 8, 3), 10, np.uint8))
+    write_truncated_png(tmp_path / "set" / "a" / "1.png", _images(1, 16, 16)[0])
+    write_png(tmp_path / "set" / "b" / "0.png", np.full((8, 8, 3), 30, np.uint8))
+    (tmp_path / "set" / "b" / "2.jpg").write_bytes(b"not a jpeg")
+    write_png(tmp_path / "set" / "b" / "3.png", np.full((8, 8, 3), 40, np.uint8))
+    with pytest.warns(UserWarning) as record:
+        ds = load_dataset(tmp_path / "set")
+    assert len(record) == 1  # one warning for all skipped files
+    msg = str(record[0].message)
+    assert msg.startswith(f"skipped 2 of 5 image files under {tmp_path / 'set'}")
+    assert str(tmp_path / "set" / "a" / "1.png") in msg and str(tmp_path / "set" / "b" / "2.jpg") in msg
+    assert "0.png" not in msg and "3.png" not in msg
+    # the readable images, with their own labels
+    assert ds.images.shape == (3, 3, 8, 8) and ds.labels.tolist() == [0, 1, 1] and ds.class_names == ["a", "b"]
+    assert [int(v) for v in ds.images.flatten(1).float().mean(1)] == [10, 30, 40]
+
+    write_truncated_png(tmp_path / "broken" / "0.png", _images(1, 16, 16)[0])
+    with pytest.raises(ValueError, match=rf"none of the 1 image files under {re.escape(str(tmp_path / 'broken'))} could be decoded: .*0\.png"):
+        load_image_folder(tmp_path / "broken")
 
 
 # --------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -42,6 +43,7 @@ __all__ = [
     "DatasetNotFoundError",
     "load_dataset",
     "load_npz",
+    "validate_labels",
     "save_npz",
     "load_image_folder",
     "load_torchvision_dataset",
@@ -132,13 +134,8 @@ class ImageDataset:
                 raise ValueError(
                     f"labels must be an int64 tensor of shape ({x.shape[0]},), got dtype {y.dtype} and shape {tuple(y.shape)}"
                 )
-            lo, hi = int(y.min()), int(y.max())
-            if lo < 0:
-                raise ValueError(f"labels must be >= 0, got a minimum of {lo}")
-            n = len(self.class_names) if self.class_names is not None else hi + 1
-            if hi >= n:
-                raise ValueError(f"labels must be < the number of classes ({n}), got a maximum of {hi}")
-            self._num_classes = n
+            validate_labels(y, len(self.class_names) if self.class_names is not None else None, f"dataset {self.name!r}")
+            self._num_classes = len(self.class_names) if self.class_names is not None else int(y.max()) + 1
         else:
             self._num_classes = 0
         if self.class_names is not None:
@@ -213,6 +210,52 @@ class ImageDataset:
             idx = torch.randperm(len(self), generator=g)[:n].sort().values.to(self.images.device)
         labels = self.labels[idx] if self.labels is not None else None
         return ImageDataset(self.images[idx], labels, self.class_names, self.name)
+
+
+def validate_labels(labels: Tensor, num_classes: Optional[int] = None, source: str = "labels") -> None:
+    """Refuses class labels outside ``[0, num_classes)``, naming each offending value and its count.
+
+    Called when a dataset is built (negative labels, and labels beyond its ``class_names``) and by
+    ``examples/train.py`` once the model's number of classes is known (conditional runs), so that a
+    bad label is reported at load time instead of indexing out of range inside a training step.
+
+    Args:
+        labels: integer tensor of class indices, any shape and device.
+        num_classes: the number of classes, >= 1; None checks only that labels are >= 0.
+        source: what holds the labels (a file or dataset name), for the message.
+
+    Raises:
+        ValueError: some labels are out of range; the message lists the distinct offending values
+            (up to 8) with how often each occurs, and the total count.
+
+    Example::
+
+        >>> validate_labels(torch.tensor([0, 2, 1]), 3)
+        >>> validate_labels(torch.tensor([0, -1, 3, -1]), 3, "d.npz")
+        Traceback (most recent call last):
+            ...
+        ValueError: d.npz holds 3 labels outside [0, 3): -1 (2 times), 3 (1 time); labels must be class indices in [0, number of classes = 3)
+    """
+    if num_classes is not None and (not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1):
+        raise ValueError(f"num_classes must be an int >= 1 or None, got {num_classes!r}")
+    ok = labels >= 0
+    if num_classes is not None:
+        ok &= labels < num_classes
+    if bool(ok.all()):
+        return
+    values, counts = torch.unique(labels[~ok], return_counts=True)
+    shown = ", ".join(f"{v} ({c} time{'s' if c != 1 else ''})" for v, c in zip(values[:8].tolist(), counts[:8].tolist()))
+    if values.numel() > 8:
+        shown += f" and {values.numel() - 8} more distinct values"
+    total = int(counts.sum())
+    if num_classes is None:
+        raise ValueError(
+            f"{source} holds {total} negative label{'s' if total != 1 else ''}: {shown}; labels must be class indices >= 0"
+        )
+    raise ValueError(
+        f"{source} holds {total} label{'s' if total != 1 else ''} outside [0, {num_classes}): {shown}; "
+        f"labels must be class indices in [0, number of classes = {num_classes})"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -358,9 +401,12 @@ def to_uint8_images(images: Tensor) -> Tensor:
 def load_npz(path: PathLike, name: Optional[str] = None) -> ImageDataset:
     """Loads an ``.npz`` archive of images (without pickle).
 
-    Expected keys: ``x`` -- ``uint8`` images ``(N, H, W, C)`` (NHWC, ``C`` in 1/3) or ``(N, H, W)``;
-    optional ``y`` -- integer labels ``(N,)``; optional ``class_names`` -- string array. This is the
-    format of :func:`save_npz` and of the project's ``shared/data/*.npz``.
+    Expected keys: ``x`` -- ``uint8`` images ``(N, H, W, C)`` (NHWC, ``C`` in 1/3) or ``(N, H, W)``,
+    ``N >= 1``; optional ``y`` -- integer labels ``(N,)``, class indices ``>= 0`` (and below
+    ``len(class_names)`` when given), or all ``-1`` for an unlabelled set (torchvision's marker for
+    STL-10's unlabelled split); optional ``class_names`` -- string array. This is the format of
+    :func:`save_npz` and of the project's ``shared/data/*.npz``. Whether the labels fit the model's
+    number of classes is checked where that is known (:func:`validate_labels`).
 
     Args:
         path: the ``.npz`` file.
@@ -368,6 +414,11 @@ def load_npz(path: PathLike, name: Optional[str] = None) -> ImageDataset:
 
     Returns:
         an :class:`ImageDataset` on the CPU with images ``(N, C, H, W)``.
+
+    Raises:
+        DatasetNotFoundError: the file does not exist.
+        ValueError: not an ``.npz``, no images, wrong dtypes or shapes, or labels out of range (the
+            message names the offending values and their count).
 
     Example::
 
@@ -399,6 +450,8 @@ def load_npz(path: PathLike, name: Optional[str] = None) -> ImageDataset:
         x = x[..., None]
     if x.ndim != 4 or x.shape[-1] not in (1, 3, 4):
         raise ValueError(f"{path}: 'x' must have shape (N, H, W, C) with C in (1, 3, 4), got {x.shape}")
+    if x.shape[0] == 0:
+        raise ValueError(f"no images in {path} ('x' has shape {x.shape}); expected at least one uint8 H x W x C image")
     if x.shape[-1] == 4:  # RGBA: drop alpha
         x = x[..., :3]
     images = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).contiguous()
@@ -407,8 +460,10 @@ def load_npz(path: PathLike, name: Optional[str] = None) -> ImageDataset:
         if y.ndim != 1 or y.shape[0] != x.shape[0] or not np.issubdtype(y.dtype, np.integer):
             raise ValueError(f"{path}: 'y' must be integer labels of shape ({x.shape[0]},), got {y.dtype} {y.shape}")
         labels = torch.from_numpy(y.astype(np.int64))
-        if int(labels.min()) < 0:  # e.g. -1 for "no label"
+        if bool((labels == -1).all()):  # -1 everywhere: the "no label" marker (torchvision's STL-10 unlabeled)
             labels = None
+        else:
+            validate_labels(labels, None, f"{path}: 'y'")  # beyond class_names: ImageDataset checks
     class_names = [str(c) for c in names.tolist()] if names is not None and labels is not None else None
     return ImageDataset(images, labels, class_names, name or path.name)
 
@@ -687,7 +742,8 @@ def load_torchvision_dataset(
                 f"match the official checksums; re-download {spec.download.replace('ROOT', str(root))}.{hint}"
             ) from e
         if images is None:  # file-based (flowers102)
-            images = _decode_files([str(p) for p in ds._image_files], resolution, 3, crop)
+            images, kept = _decode_files([str(p) for p in ds._image_files], resolution, 3, crop, str(root / spec.folder))
+            labels = labels[kept] if labels is not None else None
         elif resolution is not None:
             images = resize_images(images, resolution, crop=crop)
         images_list.append(images)
@@ -708,36 +764,60 @@ def load_torchvision_dataset(
 _IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 
-def _decode_files(paths: Sequence[str], resolution: Optional[int], channels: int, crop: str) -> Tensor:
+def _decode_files(
+    paths: Sequence[str], resolution: Optional[int], channels: int, crop: str, where: str
+) -> Tuple[Tensor, Tensor]:
     """Decodes image files with Pillow into one uint8 tensor (one pass; then the same crop and
-    antialiased resize as :func:`resize_images`, image by image)."""
+    antialiased resize as :func:`resize_images`, image by image).
+
+    Files Pillow cannot decode (truncated, corrupt, not an image) are skipped with one warning that
+    names them and their count; if none can be decoded, ``ValueError``. Returns the images and the
+    int64 indices into ``paths`` of the decoded files (to select their labels).
+    """
     Image = _import_pil()
     mode = "RGB" if channels == 3 else "L"
     out: Optional[Tensor] = None
-    first_size: Optional[Tuple[int, int]] = None
+    first: Optional[Tuple[str, Tuple[int, int]]] = None
+    kept: List[int] = []
+    skipped: List[str] = []
     for i, p in enumerate(paths):
-        with Image.open(p) as im:
-            arr = np.array(im.convert(mode), dtype=np.uint8)
+        try:
+            with Image.open(p) as im:
+                arr = np.array(im.convert(mode), dtype=np.uint8)
+        except (OSError, SyntaxError, ValueError, EOFError) as e:  # PIL.UnidentifiedImageError is an OSError
+            skipped.append(f"{p} ({type(e).__name__}: {e})")
+            continue
         if arr.ndim == 2:
             arr = arr[:, :, None]
         x = torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0)
         if resolution is None:
             size = (arr.shape[1], arr.shape[0])
-            if first_size is None:
-                first_size = size
-            elif size != first_size:
+            if first is None:
+                first = (p, size)
+            elif size != first[1]:
                 raise ValueError(
-                    f"images differ in size ({paths[0]}: {first_size[0]}x{first_size[1]}, {p}: {size[0]}x{size[1]}); "
+                    f"images differ in size ({first[0]}: {first[1][0]}x{first[1][1]}, {p}: {size[0]}x{size[1]}); "
                     f"pass resolution"
                 )
         else:
             x = resize_images(x, resolution, crop=crop)
         if out is None:
             out = torch.empty(len(paths), channels, x.shape[2], x.shape[3], dtype=torch.uint8)
-        out[i] = x[0]
+        out[len(kept)] = x[0]
+        kept.append(i)
     if out is None:
-        raise ValueError("no image files to decode")
-    return out
+        detail = f": {'; '.join(skipped[:3])}" + (f"; ... ({len(skipped) - 3} more)" if len(skipped) > 3 else "")
+        raise ValueError(f"none of the {len(paths)} image files under {where} could be decoded{detail}")
+    if skipped:
+        shown = "; ".join(skipped[:20]) + (f"; ... and {len(skipped) - 20} more" if len(skipped) > 20 else "")
+        warnings.warn(
+            f"skipped {len(skipped)} of {len(paths)} image files under {where} that could not be decoded "
+            f"(truncated or not images); training uses the other {len(kept)}: {shown}",
+            UserWarning,
+            stacklevel=3,
+        )
+        out = out[: len(kept)].clone()
+    return out, torch.tensor(kept, dtype=torch.int64)
 
 
 def load_image_folder(
@@ -753,7 +833,12 @@ def load_image_folder(
     Two layouts: one sub-folder per class (``root/<class>/<image>``, the
     ``torchvision.datasets.ImageFolder`` layout, e.g. AnimeFace or a user set) -> labelled, classes
     sorted by name; or images directly in ``root`` -> unlabelled. Images are decoded once with
-    Pillow, converted to RGB (or L), centre-cropped and resized (antialiased bilinear).
+    Pillow, converted to RGB (or L), centre-cropped and resized (antialiased bilinear), all here at
+    load time, so an unreadable file cannot stop a training run later.
+
+    Unreadable files (truncated, corrupt, or not an image despite the extension) are skipped: one
+    ``UserWarning`` names every skipped file and gives their count; the dataset holds the others
+    (with their labels). If no file can be decoded, ``ValueError``.
 
     Args:
         root: the folder.
@@ -764,6 +849,10 @@ def load_image_folder(
 
     Returns:
         an :class:`ImageDataset` on the CPU.
+
+    Raises:
+        DatasetNotFoundError: the folder does not exist or holds no image files.
+        ValueError: none of the image files can be decoded, or sizes differ without ``resolution``.
 
     Example::
 
@@ -796,8 +885,8 @@ def load_image_folder(
         classes = None
     if not paths:
         raise DatasetNotFoundError(f"no image files ({', '.join(_IMG_EXTENSIONS)}) found under {root}")
-    images = _decode_files(paths, resolution, channels, crop)
-    y = torch.tensor(labels, dtype=torch.int64) if use_classes else None
+    images, kept = _decode_files(paths, resolution, channels, crop, str(root))
+    y = torch.tensor(labels, dtype=torch.int64)[kept] if use_classes else None
     return ImageDataset(images, y, classes, root.name or str(root))
 
 
