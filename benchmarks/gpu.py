@@ -265,7 +265,8 @@ def _trainer(ctx: Context, preset: str = PRESET, **overrides: Any) -> Trainer:
         with _trainer_compile_backend(ctx):
             return Trainer(cfg, ImageDataset(_images(8 * batch)))
     except (TypeError, ValueError) as e:
-        opts = {k: v for k, v in overrides.items() if k in ("amp", "compile_mode")}
+        # Only the options that a version may lack (issue 13's fp16 and CUDA graphs) count as unsupported.
+        opts = {k: v for k, v in overrides.items() if (k, v) in (("amp", "fp16"), ("compile_mode", "reduce-overhead"))}
         if opts and any(str(v) in str(e) or k in str(e) for k, v in opts.items()):
             raise NotSupported(f"{opts}: {_one_line(str(e))}") from e
         raise
