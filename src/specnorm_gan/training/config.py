@@ -54,10 +54,13 @@ class TrainConfig:
         ema: keep an exponential moving average of G (used for samples when on).
         ema_decay: EMA decay per G step.
         ema_start: iterations before which the EMA simply copies G.
-        amp: ``"none"`` or ``"bf16"`` (``torch.autocast``; spectral norm stays float32).
+        amp: ``"none"``, ``"bf16"`` or ``"fp16"`` (``torch.autocast``; spectral norm stays float32). ``"fp16"``
+            scales each loss with its own ``torch.amp.GradScaler`` (one for G, one for D): steps whose
+            gradients overflow are skipped, counted in ``metrics.csv`` (``skipped_g``, ``skipped_d``).
         channels_last: use ``torch.channels_last`` for models and batches.
         compile: ``torch.compile`` the D and G step functions.
-        compile_mode: ``mode`` argument of ``torch.compile``.
+        compile_mode: ``mode`` argument of ``torch.compile``; ``"reduce-overhead"`` records the D and G steps
+            as CUDA graphs on CUDA (plain compilation elsewhere). Giving a mode turns ``compile`` on.
         dequantize: map images with the official ``x / 128 - 1 + U(0, 1/128)`` instead of ``x / 127.5 - 1``.
         seed: seeds model initialisation, data order and noise.
         device: ``"auto"`` (CUDA when available, else CPU), or a torch device string.
@@ -254,6 +257,8 @@ def _resolve(config: TrainConfig, hparams: Any, G: nn.Module) -> TrainConfig:
             updates[name] = os.fspath(getattr(config, name))
     if isinstance(config.eval_metrics, list):
         updates["eval_metrics"] = tuple(config.eval_metrics)
+    if config.compile_mode and not config.compile:
+        updates["compile"] = True
     return dataclasses.replace(config, **updates)
 
 
@@ -287,8 +292,10 @@ def _validate(config: TrainConfig) -> None:
         raise ValueError(f"lr_decay must be 'linear' or 'none', got {config.lr_decay!r}")
     if config.lr_decay == "linear" and config.decay_start >= config.iterations:
         raise ValueError(f"decay_start ({config.decay_start}) must be < iterations ({config.iterations}) for a linear decay")
-    if config.amp not in ("none", "bf16"):
-        raise ValueError(f"amp must be 'none' or 'bf16', got {config.amp!r} (float16 needs a GradScaler, which is not supported)")
+    if config.amp not in ("none", "bf16", "fp16"):
+        raise ValueError(f"amp must be 'none', 'bf16' or 'fp16', got {config.amp!r}")
+    if config.compile_mode is not None and not isinstance(config.compile_mode, str):
+        raise TypeError(f"compile_mode must be a torch.compile mode name (e.g. 'reduce-overhead') or None, got {config.compile_mode!r}")
     if not 0.0 <= config.ema_decay <= 1.0:
         raise ValueError(f"ema_decay must be in [0, 1], got {config.ema_decay!r}")
     for name in ("optimizer_g", "optimizer_d"):

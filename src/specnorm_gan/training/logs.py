@@ -24,6 +24,8 @@ logger = logging.getLogger("specnorm_gan.training")
 
 _METRICS = ("loss_g", "loss_d", "d_real", "d_fake")
 _COLUMNS = ("iteration", "time_s", *_METRICS, "lr_g", "lr_d", "sigma_max", "sigma_min", "it_per_s", "images_per_s")
+# With amp="fp16": optimizer steps skipped so far because the scaled gradients overflowed (G, D).
+_AMP_COLUMNS = ("skipped_g", "skipped_d")
 
 
 class _MetricsLog:
@@ -32,7 +34,8 @@ class _MetricsLog:
     Holds at most 4096 rows: a longer log interval just reads them more often.
     """
 
-    def __init__(self, log_every: int, device: torch.device) -> None:
+    def __init__(self, log_every: int, device: torch.device, amp_columns: bool = False) -> None:
+        self.columns = _COLUMNS + (_AMP_COLUMNS if amp_columns else ())
         self.hist = torch.zeros(min(log_every, 4096), len(_METRICS), device=device)
         self.count = 0
         self.start_iteration = 0
@@ -72,7 +75,7 @@ class _MetricsLog:
         self._csv_file = open(path, "a", newline="")
         self._csv = csv.writer(self._csv_file)
         if new:
-            self._csv.writerow(list(_COLUMNS))
+            self._csv.writerow(list(self.columns))
             self._csv_file.flush()
         if cfg.tensorboard:
             try:
@@ -94,7 +97,7 @@ class _MetricsLog:
 
     def flush(
         self, iteration: int, D: nn.Module, lrs: Dict[str, float], cfg: TrainConfig, elapsed: float, is_main: bool,
-        ctrl_group: Any, last_checkpoint: Optional[str],
+        ctrl_group: Any, last_checkpoint: Optional[str], skipped: Optional[Tensor] = None,
     ) -> Optional[Dict[str, float]]:
         """Reads the rows since the last flush; raises :class:`NonFiniteLossError` on a non-finite loss."""
         count = self.count
@@ -124,6 +127,8 @@ class _MetricsLog:
         metrics = {k: float(v) for k, v in zip(_METRICS, values.mean(axis=0))}
         metrics.update(lr_g=lrs["lr_g"], lr_d=lrs["lr_d"], sigma_max=smax, sigma_min=smin, it_per_s=its,
                        images_per_s=its * cfg.n_dis * cfg.batch_size)
+        if skipped is not None:
+            metrics.update(zip(_AMP_COLUMNS, (float(v) for v in skipped.cpu())))
         if is_main:
             total = elapsed + (now - self.run_start if self.run_start is not None else 0.0)
             self._write(iteration, total, metrics, cfg.iterations)
@@ -141,6 +146,8 @@ class _MetricsLog:
             iteration, iterations, metrics["loss_d"], metrics["loss_g"], metrics["d_real"], metrics["d_fake"],
             metrics["sigma_min"], metrics["sigma_max"], metrics["lr_g"], metrics["it_per_s"], metrics["images_per_s"],
         )
+        if "skipped_g" in metrics:
+            logger.info("it %d  fp16: skipped steps so far G %d, D %d", iteration, metrics["skipped_g"], metrics["skipped_d"])
 
     def progress_bar(self, end: int, initial: int, enabled: bool) -> Any:
         """A tqdm bar when enabled and tqdm is installed, else None."""

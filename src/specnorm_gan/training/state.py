@@ -52,6 +52,9 @@ def _trainer_state(trainer: "Trainer", gather: bool) -> Dict[str, Any]:
         "extra": dict(trainer.extra),
         "eval": {"best_fid": dict(trainer.best_fid) if trainer.best_fid is not None else None},
     }
+    if trainer.scaler_g is not None and trainer.scaler_d is not None and trainer.skipped_steps is not None:
+        state["amp"] = {"scaler_g": trainer.scaler_g.state_dict(), "scaler_d": trainer.scaler_d.state_dict(),
+                        "skipped_steps": trainer.skipped_steps.cpu()}
     if trainer.loss_terms:  # absent when there are none: such checkpoints are byte-for-byte the former format
         state["regularizers"] = {t.name or type(t).__name__: t.state_dict() for t in trainer.loss_terms}
     return state
@@ -125,6 +128,7 @@ def _load_trainer_state(trainer: "Trainer", ckpt: Dict[str, Any], allow_changes:
         trainer.sched_g.load_state_dict(ckpt["sched_g"])
         trainer.sched_d.load_state_dict(ckpt["sched_d"])
         trainer.loader.load_state_dict(ckpt["data"])
+        _load_scalers(trainer, ckpt.get("amp"))
         saved_terms = ckpt.get("regularizers") or {}
         for term in trainer.loss_terms:
             if (term.name or type(term).__name__) in saved_terms:
@@ -157,3 +161,15 @@ def _load_trainer_state(trainer: "Trainer", ckpt: Dict[str, Any], allow_changes:
 
 def _defaults() -> Dict[str, Any]:
     return TrainConfig().to_dict()
+
+
+def _load_scalers(trainer: "Trainer", amp: Optional[Dict[str, Any]]) -> None:
+    """Restores the fp16 loss scalers and the skipped-step counts (a run without fp16 ignores them)."""
+    if trainer.scaler_g is None or trainer.scaler_d is None or trainer.skipped_steps is None:
+        return
+    if not amp:
+        logger.warning("the checkpoint was not trained with amp='fp16': the loss scalers start anew")
+        return
+    trainer.scaler_g.load_state_dict(amp["scaler_g"])
+    trainer.scaler_d.load_state_dict(amp["scaler_d"])
+    trainer.skipped_steps.copy_(amp["skipped_steps"])

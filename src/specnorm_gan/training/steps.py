@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from ..losses import GANLoss
 from ..regularizers import LossContext, Regularizer, get_regularizer
 from .config import TrainConfig
-from .precision import Precision
+from .precision import Precision, _skipped_step
 
 
 def _loss_terms(config: TrainConfig) -> List[Regularizer]:
@@ -108,17 +108,40 @@ def _g_loss(
     return loss
 
 
-def _g_update(loss_fn: Callable[..., Any], D: nn.Module, optimizer: torch.optim.Optimizer, z: Tensor, y: Optional[Tensor]) -> Tensor:
-    """Computes the G loss with D frozen, backpropagates, steps; returns the detached loss."""
+def _g_update(
+    loss_fn: Callable[..., Any],
+    D: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    z: Tensor,
+    y: Optional[Tensor],
+    precision: Precision,
+    scaler: Optional[torch.amp.GradScaler] = None,
+    skipped: Optional[Tensor] = None,
+) -> Tensor:
+    """Computes the G loss with D frozen, backpropagates, steps; returns the detached loss.
+
+    With a ``scaler`` (fp16) the loss is scaled for backward and a step with non-finite gradients
+    is skipped (the optimizer sees the flag on the device) and counted in ``skipped``.
+    """
     D.requires_grad_(False)
     try:
+        precision.step_begin()
         loss = loss_fn(z, y)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (scaler.scale(loss) if scaler is not None else loss).backward()
     finally:
         D.requires_grad_(True)
-    optimizer.step()
-    return loss.detach()
+    _optimizer_step(optimizer, scaler, skipped)
+    return precision.own(loss.detach())
+
+
+def _optimizer_step(optimizer: torch.optim.Optimizer, scaler: Optional[torch.amp.GradScaler], skipped: Optional[Tensor]) -> None:
+    if scaler is None:
+        optimizer.step()
+        return
+    scaler.step(optimizer)
+    assert skipped is not None
+    _skipped_step(scaler, skipped)
 
 
 def _d_update(
@@ -127,17 +150,24 @@ def _d_update(
     optimizer: torch.optim.Optimizer,
     batch: Tuple[Tensor, Optional[Tensor], Tensor, Optional[Tensor]],
     weight_clip: float,
+    precision: Precision,
+    scaler: Optional[torch.amp.GradScaler] = None,
+    skipped: Optional[Tensor] = None,
 ) -> Tensor:
-    """Computes the D loss on ``(x_real, y_real, z, y_fake)``, backpropagates, steps, clips; returns the stats."""
+    """Computes the D loss on ``(x_real, y_real, z, y_fake)``, backpropagates, steps, clips; returns the stats.
+
+    ``scaler`` and ``skipped``: as in :func:`_g_update`.
+    """
+    precision.step_begin()
     loss, stats = loss_fn(*batch)
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+    (scaler.scale(loss) if scaler is not None else loss).backward()
+    _optimizer_step(optimizer, scaler, skipped)
     if weight_clip:
         with torch.no_grad():
             for p in D.parameters():
                 p.clamp_(-weight_clip, weight_clip)
-    return stats
+    return precision.own(stats)
 
 
 def _noise(n: int, z_dim: int, uniform: bool, generator: torch.Generator, device: torch.device) -> Tensor:

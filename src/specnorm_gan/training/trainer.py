@@ -20,7 +20,7 @@ from .checkpoint import load_checkpoint
 from .config import TrainConfig, _resolve, _validate
 from .distributed import _process_info, _replica_mismatches, _wrap
 from .ema import _make_ema
-from .precision import Precision, _compiled
+from .precision import Precision, _compiled, _warn_if_scaler_syncs
 from .rng import _mix_seed
 
 __all__ = ["Trainer", "train"]
@@ -87,7 +87,7 @@ class Trainer:
         self.iteration = 0
         self.elapsed = 0.0
         self.last_checkpoint: Optional[str] = None
-        self._log = logs._MetricsLog(cfg.log_every, self.device)
+        self._log = logs._MetricsLog(cfg.log_every, self.device, amp_columns=self.precision.scales_loss)
         self._stop_signal: Optional[int] = None
         self._d_step_fn, self._g_step_fn = _compiled(self._d_forward, self._g_forward, cfg.compile, cfg.compile_mode)
         if self.is_main and cfg.out_dir is not None:
@@ -103,7 +103,8 @@ class Trainer:
     def _build_models(self, G: nn.Module, D: nn.Module) -> None:
         cfg = self.config
         #: Autocast dtype and memory format of the steps.
-        self.precision = Precision(cfg.amp, cfg.channels_last, self.device.type)
+        self.precision = Precision(cfg.amp, cfg.channels_last, self.device.type,
+                                   cudagraphs=cfg.compile and cfg.compile_mode == "reduce-overhead")
         mf = self.precision.memory_format
         self.G = G.to(self.device, memory_format=mf).train()
         self.D = D.to(self.device, memory_format=mf).train()
@@ -121,6 +122,15 @@ class Trainer:
         self.opt_g = _make_optimizer(self.G.parameters(), cfg.optimizer_g, cfg.lr_g, cfg.betas_g, 0.0, impl)
         self.opt_d = _make_optimizer(self.D.parameters(), cfg.optimizer_d, cfg.lr_d, cfg.betas_d, cfg.momentum_d, impl)
         self.sched_g, self.sched_d = loop._schedulers(self.opt_g, self.opt_d, cfg.lr_decay, cfg.decay_start, cfg.iterations)
+        #: fp16 loss scalers of G and D (``torch.amp.GradScaler``), None without ``amp="fp16"``.
+        self.scaler_g = self.precision.grad_scaler()
+        self.scaler_d = self.precision.grad_scaler()
+        #: Skipped (overflowing) fp16 steps so far, ``[G, D]`` on the device (None without fp16); read at log time.
+        self.skipped_steps: Optional[Tensor] = None
+        if self.precision.scales_loss:
+            self.skipped_steps = torch.zeros(2, dtype=torch.int64, device=self.device)
+            _warn_if_scaler_syncs(self.opt_g, "G")
+            _warn_if_scaler_syncs(self.opt_d, "D")
 
     def _build_data(self, data: ImageDataset) -> None:
         cfg = self.config
@@ -154,7 +164,8 @@ class Trainer:
         """One G update (D frozen, in training mode). Returns the detached loss (no host sync)."""
         z = steps._noise(self.g_batch_size, self.z_dim, self._uniform_z, self.noise_gen, self.device)
         y = steps._labels(self.g_batch_size, self.num_classes, self.noise_gen, self.device)
-        return steps._g_update(self._g_step_fn, self.D, self.opt_g, z, y)
+        skipped = self.skipped_steps[0] if self.skipped_steps is not None else None
+        return steps._g_update(self._g_step_fn, self.D, self.opt_g, z, y, self.precision, self.scaler_g, skipped)
 
     def d_step(self, x_real: Optional[Tensor] = None, y_real: Optional[Tensor] = None) -> Tensor:
         """One D update on a real batch (next from the loader by default) and fresh fakes.
@@ -168,7 +179,9 @@ class Trainer:
             y_real = None
         z = steps._noise(self.batch_size, self.z_dim, self._uniform_z, self.noise_gen, self.device)
         y_fake = steps._labels(self.batch_size, self.num_classes, self.noise_gen, self.device)
-        return steps._d_update(self._d_step_fn, self.D, self.opt_d, (x_real, y_real, z, y_fake), self.config.weight_clip)
+        skipped = self.skipped_steps[1] if self.skipped_steps is not None else None
+        return steps._d_update(self._d_step_fn, self.D, self.opt_d, (x_real, y_real, z, y_fake), self.config.weight_clip,
+                               self.precision, self.scaler_d, skipped)
 
     def train_iteration(self) -> None:
         """One iteration: G step, ``n_dis`` D steps (D steps first with ``update_order="d_first"``), EMA update, LR schedule."""
@@ -183,7 +196,7 @@ class Trainer:
         """Reads the metrics of the iterations since the last flush (one host sync); raises on non-finite losses."""
         lrs = {"lr_g": loop._lr_used(self.sched_g, self.iteration - 1), "lr_d": loop._lr_used(self.sched_d, self.iteration - 1)}
         return self._log.flush(self.iteration, self.D, lrs, self.config, self.elapsed, self.is_main, self._ctrl_group,
-                               self.last_checkpoint)
+                               self.last_checkpoint, self.skipped_steps)
 
     def generate_grid(self) -> Tensor:
         """Images from the fixed ``z`` (EMA G when on), one row per class for conditional models, in ``[-1, 1]``."""
