@@ -140,10 +140,12 @@ def build_parser(
     x.add_argument("--ema", action=argparse.BooleanOptionalAction, help="keep an EMA of G (used for samples)")
     x.add_argument("--ema-decay", type=float, help="EMA decay per G step (default 0.9999)")
     x.add_argument("--ema-start", type=int, help="iterations before which the EMA copies G (default 0)")
-    x.add_argument("--amp", choices=["none", "bf16"], help="bfloat16 autocast (spectral norm stays float32)")
+    x.add_argument("--amp", choices=["none", "bf16", "fp16"],
+                   help="bfloat16 autocast, or float16 autocast with loss scaling (spectral norm stays float32)")
     x.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="channels_last memory format")
     x.add_argument("--compile", action=argparse.BooleanOptionalAction, help="torch.compile the D and G steps")
-    x.add_argument("--compile-mode", help="torch.compile mode (e.g. max-autotune)")
+    x.add_argument("--compile-mode", help="torch.compile mode (implies --compile): reduce-overhead records CUDA graphs "
+                                          "of the D and G steps on CUDA; max-autotune, ...")
     x.add_argument("--dequantize", action=argparse.BooleanOptionalAction,
                    help="official input mapping x/128 - 1 + U(0, 1/128) instead of x/127.5 - 1")
     x.add_argument("--optimizer-impl", choices=["auto", "fused", "foreach", "for-loop"], help="optimizer kernels (default auto)")

@@ -252,7 +252,7 @@ def test_ema_closed_form_and_buffers_copied() -> None:
 
 
 def test_penalties_clip_and_optimizers_from_presets(monkeypatch: pytest.MonkeyPatch) -> None:
-    import specnorm_gan.training as training
+    import specnorm_gan.regularizers as training  # the GP/R1 terms call the penalties from here
 
     data = _data()
     small = dict(iterations=2, batch_size=4, g_batch_size=4)
