@@ -118,3 +118,17 @@ def test_cli_trains_on_an_image_folder_without_its_unreadable_file(tmp_path: Pat
     assert str(tmp_path / "faces" / "9_cut.png") in skipped[0] and "training uses the other 4" in skipped[0]
     ckpt = torch.load(next((run / "checkpoints").iterdir()), weights_only=True)
     assert ckpt["iteration"] == 1 and ckpt["dataset"]["num_images"] == 4
+
+
+def test_trainer_names_labels_beyond_the_models_classes(tmp_path: Path) -> None:
+    # Library path (no CLI): a dataset with labels 0..4 for a 4-class model. The count of the bad
+    # value is recomputed independently with numpy.
+    from specnorm_gan import ImageDataset, TrainConfig, Trainer
+
+    labels = np.array([0, 1, 2, 3, 4, 4, 1, 4], dtype=np.int64)
+    data = ImageDataset(torch.zeros(8, 3, 32, 32, dtype=torch.uint8), torch.from_numpy(labels), name="toy")
+    cfg = TrainConfig(preset="cifar10-resnet", num_classes=4, width=0.0625, iterations=1, out_dir=str(tmp_path / "run"))
+    expected = int((labels >= 4).sum())
+    with pytest.raises(ValueError, match=rf"4 \({expected} times\)"):
+        Trainer(cfg, data)
+    assert not (tmp_path / "run").exists()

@@ -9,7 +9,7 @@ from typing import Any, Dict, Tuple
 import torch
 from torch import nn
 
-from ..data import ImageDataset
+from ..data import ImageDataset, validate_labels
 from .config import TrainConfig
 
 __all__ = ["build_models"]
@@ -120,6 +120,7 @@ def _check_models_and_data(G: nn.Module, D: nn.Module, data: ImageDataset) -> in
                 f"the model is conditional ({num_classes} classes) but dataset {data.name!r} has no labels; "
                 f"train unconditionally (num_classes=0) or use a labelled dataset"
             )
+        validate_labels(data.labels, num_classes, f"dataset {data.name!r}")
         if data.num_classes != num_classes:
             raise ValueError(f"the model is conditional on {num_classes} classes but dataset {data.name!r} has {data.num_classes}")
     res = getattr(G, "resolution", None)
