@@ -120,9 +120,16 @@ def _check_models_and_data(G: nn.Module, D: nn.Module, data: ImageDataset) -> in
                 f"the model is conditional ({num_classes} classes) but dataset {data.name!r} has no labels; "
                 f"train unconditionally (num_classes=0) or use a labelled dataset"
             )
-        validate_labels(data.labels, num_classes, f"dataset {data.name!r}")
         if data.num_classes != num_classes:
-            raise ValueError(f"the model is conditional on {num_classes} classes but dataset {data.name!r} has {data.num_classes}")
+            detail = ""
+            try:
+                validate_labels(data.labels, num_classes, f"dataset {data.name!r}")
+            except ValueError as err:
+                detail = f"; {err}"
+            raise ValueError(
+                f"the model is conditional on {num_classes} classes but dataset {data.name!r} has {data.num_classes}{detail}"
+            )
+        validate_labels(data.labels, num_classes, f"dataset {data.name!r}")
     res = getattr(G, "resolution", None)
     if res is not None and (data.images.shape[2] != res or data.images.shape[3] != res):
         raise ValueError(
