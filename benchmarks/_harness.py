@@ -237,6 +237,11 @@ def utc_date() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def machine_line() -> str:
+    """``torch X, Python Y, <machine>, N CPUs``."""
+    return f"torch {torch.__version__}, Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs"
+
+
 def env_line(threads: Optional[int] = None) -> str:
     """``torch X, N threads`` (``threads`` where the work runs elsewhere, else this process's)."""
     return f"torch {torch.__version__}, {threads or torch.get_num_threads()} threads"

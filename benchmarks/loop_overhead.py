@@ -12,14 +12,17 @@ the loop's time divided by the bare steps' time.
 from __future__ import annotations
 
 import argparse
-import statistics
+import os
+import sys
 import tempfile
-import time
 
 import torch
 
-from specnorm_gan.data import ImageDataset
-from specnorm_gan.training import TrainConfig, Trainer
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from specnorm_gan.data import ImageDataset  # noqa: E402
+from specnorm_gan.training import TrainConfig, Trainer  # noqa: E402
+
+from _harness import add_threads_arg, apply_threads, env_line, fmt_median_range, ratios, timed  # noqa: E402
 
 
 def main() -> None:
@@ -30,10 +33,9 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--ckpt-every", type=int, default=20)
-    p.add_argument("--threads", type=int, default=None)
+    add_threads_arg(p)
     args = p.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     images = torch.randint(0, 256, (2048, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     data = ImageDataset(images)
     out = tempfile.mkdtemp(prefix="loop_overhead_")
@@ -46,6 +48,12 @@ def main() -> None:
         )
         return Trainer(cfg, data)
 
+    def bare_steps(bare: Trainer) -> None:
+        for _ in range(args.iterations):
+            bare.g_step()
+            for _ in range(bare.config.n_dis):
+                bare.d_step()
+
     loop_times, bare_times = [], []
     for r in range(args.repeats):
         loop = make(f"{out}/run{r}")
@@ -53,25 +61,17 @@ def main() -> None:
         loop.train(stop_at=2)  # warm-up both
         for _ in range(2):
             bare.train_iteration()
-        t0 = time.perf_counter()
-        loop.train(stop_at=2 + args.iterations)
-        loop_times.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        for _ in range(args.iterations):
-            bare.g_step()
-            for _ in range(bare.config.n_dis):
-                bare.d_step()
-        bare_times.append(time.perf_counter() - t0)
-    ratios = [a / b for a, b in zip(loop_times, bare_times)]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; preset {args.preset} at width {args.width}, "
+        loop_times.append(timed(lambda: loop.train(stop_at=2 + args.iterations)))
+        bare_times.append(timed(lambda: bare_steps(bare)))
+    print(f"{env_line()}; preset {args.preset} at width {args.width}, "
           f"{args.iterations} iterations per repeat, {args.repeats} repeats; loop logs every {args.log_every}, "
           f"samples and checkpoints every {args.ckpt_every} iterations, EMA on")
     print()
     print("| | median | min-max |")
     print("|---|---|---|")
-    print(f"| loop (`Trainer.train`) | {statistics.median(loop_times):.2f} s | {min(loop_times):.2f}-{max(loop_times):.2f} |")
-    print(f"| bare steps | {statistics.median(bare_times):.2f} s | {min(bare_times):.2f}-{max(bare_times):.2f} |")
-    print(f"| loop / bare | **{statistics.median(ratios):.3f}** | {min(ratios):.3f}-{max(ratios):.3f} |")
+    print("| loop (`Trainer.train`) | {} s | {} |".format(*fmt_median_range(loop_times)))
+    print("| bare steps | {} s | {} |".format(*fmt_median_range(bare_times)))
+    print("| loop / bare | **{}** | {} |".format(*fmt_median_range(ratios(loop_times, bare_times), "{:.3f}")))
 
 
 if __name__ == "__main__":

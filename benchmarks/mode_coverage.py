@@ -31,9 +31,8 @@ import argparse
 import math
 import multiprocessing
 import os
-import platform
 import statistics
-import time
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -41,9 +40,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-from specnorm_gan import SNLinear, fuse_spectral_norm
-from specnorm_gan.losses import get_loss, gradient_penalty
-from specnorm_gan.toy import GaussianMixture, grid_of_gaussians, ring_of_gaussians
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from specnorm_gan import SNLinear, fuse_spectral_norm  # noqa: E402
+from specnorm_gan.losses import get_loss, gradient_penalty  # noqa: E402
+from specnorm_gan.toy import GaussianMixture, grid_of_gaussians, ring_of_gaussians  # noqa: E402
+
+from _harness import machine_line, timed  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -116,28 +118,30 @@ def train_one(variant: Variant, data_name: str, seed: int, cfg: Config) -> Dict[
             scheds.append(torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 - i / cfg.steps))
     loss = get_loss(variant.loss)
     B = cfg.batch
-    t0 = time.perf_counter()
-    for _ in range(cfg.steps):
-        for _ in range(cfg.n_dis):
-            real = data.sample(B, generator=gen)
-            with torch.no_grad():
-                fake = G(torch.randn(B, cfg.z_dim, generator=gen))
-            logits = D(torch.cat([real, fake]))
-            d_loss = loss.d_loss(logits[:B], logits[B:])
-            if variant.gp_weight:
-                d_loss = d_loss + variant.gp_weight * gradient_penalty(D, real, fake, generator=gen)
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-        D.requires_grad_(False)
-        g_loss = loss.g_loss(D(G(torch.randn(B, cfg.z_dim, generator=gen))))
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
-        D.requires_grad_(True)
-        for sched in scheds:
-            sched.step()
-    train_s = time.perf_counter() - t0
+
+    def train() -> None:
+        for _ in range(cfg.steps):
+            for _ in range(cfg.n_dis):
+                real = data.sample(B, generator=gen)
+                with torch.no_grad():
+                    fake = G(torch.randn(B, cfg.z_dim, generator=gen))
+                logits = D(torch.cat([real, fake]))
+                d_loss = loss.d_loss(logits[:B], logits[B:])
+                if variant.gp_weight:
+                    d_loss = d_loss + variant.gp_weight * gradient_penalty(D, real, fake, generator=gen)
+                opt_d.zero_grad(set_to_none=True)
+                d_loss.backward()
+                opt_d.step()
+            D.requires_grad_(False)
+            g_loss = loss.g_loss(D(G(torch.randn(B, cfg.z_dim, generator=gen))))
+            opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            opt_g.step()
+            D.requires_grad_(True)
+            for sched in scheds:
+                sched.step()
+
+    train_s = timed(train)
     G.eval()
     with torch.no_grad():
         samples = G(torch.randn(N_EVAL, cfg.z_dim, generator=torch.Generator().manual_seed(10_000 + seed)))
@@ -305,13 +309,16 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     # WGAN-GP runs cost the most (a second D backward): start them first so the workers finish together.
     tasks = [(v, d, s, cfg) for v in variants for d in datasets for s in range(args.seeds)]
     tasks.sort(key=lambda t: -int(t[0].gp_weight > 0))
-    t0 = time.perf_counter()
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(_run, tasks))
-    else:
-        results = [_run(t) for t in tasks]
-    wall = time.perf_counter() - t0
+    results: List[Dict[str, object]] = []
+
+    def run_all() -> None:
+        if args.jobs > 1:
+            with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+                results.extend(pool.map(_run, tasks))
+        else:
+            results.extend(_run(t) for t in tasks)
+
+    wall = timed(run_all)
     repro = ""
     if not args.no_repro_check:
         # Same config, other process, other run order: samples must be bit-identical.
@@ -336,8 +343,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         f"Adam lr {cfg.lr} betas {cfg.betas}; mean ± std over seeds."
     )
     print(
-        f"wall time {wall:.0f} s with {args.jobs} worker(s) x 1 thread; torch {torch.__version__}, "
-        f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs"
+        f"wall time {wall:.0f} s with {args.jobs} worker(s) x 1 thread; {machine_line()}"
     )
     if repro:
         print(repro)

@@ -54,9 +54,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from specnorm_gan.data import load_dataset, to_float_images, to_uint8_images
-from specnorm_gan.metrics import feature_statistics, frechet_distance
-from specnorm_gan.training import find_checkpoint, models_from_checkpoint
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from specnorm_gan.data import load_dataset, to_float_images, to_uint8_images  # noqa: E402
+from specnorm_gan.metrics import feature_statistics, frechet_distance  # noqa: E402
+from specnorm_gan.training import find_checkpoint, models_from_checkpoint  # noqa: E402
+
+from _harness import add_threads_arg, md_table, save_json, timed  # noqa: E402
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"  # /work/shared/data next to the checkout
 
@@ -216,9 +219,9 @@ def get_classifier(cfg: ClassifierConfig, cache: Path, x_train: Tensor, y_train:
         print(f"classifier: loaded {file}")
     else:
         print(f"classifier: training {cfg} ...")
-        t0 = time.perf_counter()
-        model = train_classifier(cfg, x_train, y_train)
-        train_s = time.perf_counter() - t0
+        trained: List[SmallCNN] = []
+        train_s = timed(lambda: trained.append(train_classifier(cfg, x_train, y_train)))
+        model = trained[0]
         info = {"train_seconds": train_s, "file": str(file), "config": asdict(cfg),
                 "params": sum(p.numel() for p in model.parameters())}
         cache.mkdir(parents=True, exist_ok=True)
@@ -407,16 +410,16 @@ def markdown(dataset: str, clf: Dict[str, Any], floor: Dict[str, Any], rows: Lis
         f"test accuracy {clf['test_accuracy'] * 100:.2f}%. N = {n} images per model; "
         + (f"mean ± sd over sampling seeds {seeds}." if len(seeds) > 1 else f"sampling seed {seeds[0]}."),
         "",
-        "| model | generator | iteration | training wall time | FD vs test ↓ | class acc. ↑ | class TV ↓ |",
-        "|---|---|---|---|---|---|---|",
     ]
+    table = []
     for r in rows:
         it = f"{r['iteration']}" + ("" if r["iteration"] >= r["iterations_planned"] else f" of {r['iterations_planned']}")
         acc = _pm(r, "class_accuracy", 100, "{:.1f}", "%") if "class_accuracy" in r else "-"
-        lines.append(f"| {r['name']} | {r['generator']} | {it} | {_fmt_time(r['elapsed_s'])} | {_pm(r, 'fd')} | {acc} | "
-                     f"{_pm(r, 'class_tv')} |")
-    lines.append(f"| floor: real train images | - | - | - | {_pm(floor, 'fd')} | {clf['test_accuracy'] * 100:.1f}% "
-                 f"(test set) | {_pm(floor, 'class_tv')} |")
+        table.append([r["name"], r["generator"], it, _fmt_time(r["elapsed_s"]), _pm(r, "fd"), acc, _pm(r, "class_tv")])
+    table.append(["floor: real train images", "-", "-", "-", _pm(floor, "fd"),
+                  f"{clf['test_accuracy'] * 100:.1f}% (test set)", _pm(floor, "class_tv")])
+    lines += md_table(["model", "generator", "iteration", "training wall time", "FD vs test ↓", "class acc. ↑",
+                       "class TV ↓"], table, escape=False)
     lines.append("")
     lines.append("Training commands (reconstructed from the checkpoints' saved configs):")
     lines.append("")
@@ -443,7 +446,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--cache", default="/tmp/quality_cache", help="folder of the cached classifiers")
     p.add_argument("--data-dir", default=str(DATA_DIR),
                    help="folder with {mnist,cifar10}_{train,test}.npz (default: ../shared/data next to the checkout)")
-    p.add_argument("--threads", type=int, default=1)
+    add_threads_arg(p, default=1)
     p.add_argument("--check-repro", action="store_true", help="evaluate every model twice; fail if any number differs")
     p.add_argument("--json", help="also write the results to this JSON file")
     p.add_argument("--grid-dir", help="write each evaluated generator's sample grid (the training loop's fixed z) here")
@@ -485,9 +488,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(table)
     print(f"\n(total {time.perf_counter() - t_start:.0f} s)")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"dataset": args.dataset, "num_samples": args.num_samples, "seeds": args.seeds,
-                       "classifier": clf, "floor": floor, "rows": rows, "torch": torch.__version__}, f, indent=2)
+        save_json(args.json, {"dataset": args.dataset, "num_samples": args.num_samples, "seeds": args.seeds,
+                              "classifier": clf, "floor": floor, "rows": rows, "torch": torch.__version__}, indent=2)
     return 0
 
 

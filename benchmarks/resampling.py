@@ -20,15 +20,18 @@ runs:
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+import os
+import sys
 from typing import Callable, Dict, List, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from specnorm_gan.blocks import _conv3x3_few_outputs, _pair_sum_kernel, _upsample
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from specnorm_gan.blocks import _conv3x3_few_outputs, _pair_sum_kernel, _upsample  # noqa: E402
+
+from _harness import env_line, fmt_median_range, med, ratios, timed  # noqa: E402
 
 Case = Tuple[str, Callable[[], torch.Tensor], Callable[[], torch.Tensor], List[torch.Tensor]]
 
@@ -77,29 +80,24 @@ def _cases() -> List[Case]:
 def _fwd_bwd(fn: Callable[[], torch.Tensor], leaves: List[torch.Tensor]) -> float:
     for t in leaves:
         t.grad = None
-    t0 = time.perf_counter()
-    fn().sum().backward()
-    return time.perf_counter() - t0
+    return timed(lambda: fn().sum().backward())
 
 
 def _fwd(fn: Callable[[], torch.Tensor], leaves: List[torch.Tensor]) -> float:
     with torch.no_grad():
-        t0 = time.perf_counter()
-        fn()
-        return time.perf_counter() - t0
+        return timed(fn)
 
 
 def _cell(times: Dict[str, List[float]]) -> str:
-    ratios = [p / o for p, o in zip(times["plain"], times["ours"])]
-    return (f"{statistics.median(times['plain']) * 1e3:.1f} / {statistics.median(times['ours']) * 1e3:.1f} ms, "
-            f"**{statistics.median(ratios):.2f}x** ({min(ratios):.2f}-{max(ratios):.2f})")
+    speedup, spread = fmt_median_range(ratios(times["plain"], times["ours"]))
+    return f"{med(times['plain']) * 1e3:.1f} / {med(times['ours']) * 1e3:.1f} ms, **{speedup}x** ({spread})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.repeats} interleaved repeats")
+    print(f"{env_line()}, {args.repeats} interleaved repeats")
     print()
     print("| operation | fwd+bwd: plain / ours, speed-up median (min-max) | no_grad fwd: plain / ours, speed-up |")
     print("|---|---|---|")

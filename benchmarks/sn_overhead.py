@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _harness import add_threads_arg, apply_threads, env_line, fmt_median_range, interleaved, med, ratios  # noqa: E402
 from _sn_stack import build  # noqa: E402
 
 KINDS = ("none", "torch", "per-layer", "fused")
@@ -44,10 +43,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=None)
+    add_threads_arg(parser)
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     models = {k: build(k) for k in KINDS}
     n_sn = sum(1 for m in models["fused"].modules() if type(m).__name__.startswith("SN"))
     small = torch.randn(4, 3, 32, 32)
@@ -55,32 +53,24 @@ def main() -> None:
     x = torch.randn(args.batch, 3, 32, 32)
     for m in models.values():
         step(m, x)  # warm-up
-    times = {k: [] for k in KINDS}
-    for _ in range(args.repeats):
-        for k in KINDS:  # interleaved: machine noise hits every variant alike
-            t0 = time.perf_counter()
-            step(models[k], x)
-            times[k].append(time.perf_counter() - t0)
-    base = statistics.median(times["none"])
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch} x 3x32x32, "
+    # interleaved: machine noise hits every variant alike
+    times = interleaved({k: (lambda m=models[k]: step(m, x)) for k in KINDS}, args.repeats)
+    base = med(times["none"])
+    print(f"{env_line()}, batch {args.batch} x 3x32x32, "
           f"{n_sn} SN layers, {args.repeats} interleaved repeats")
     print()
     print("| variant | fwd+bwd median (min-max) | ratio to no SN | ATen ops / forward | ops added by SN | SN ops vs torch |")
     print("|---|---|---|---|---|---|")
     torch_added = ops["torch"] - ops["none"]
     for k in KINDS:
-        med = statistics.median(times[k])
+        ms, spread = fmt_median_range([t * 1e3 for t in times[k]], "{:.0f}")
         added = ops[k] - ops["none"]
         rel = f"{added / torch_added:.2f}" if k != "none" else "-"
-        print(f"| {k} | {med * 1e3:.0f} ms ({min(times[k]) * 1e3:.0f}-{max(times[k]) * 1e3:.0f}) | "
-              f"{med / base:.3f} | {ops[k]} | {added} | {rel} |")
-    ratios = [f / n for f, n in zip(times["fused"], times["none"])]
+        print(f"| {k} | {ms} ms ({spread}) | {med(times[k]) / base:.3f} | {ops[k]} | {added} | {rel} |")
     print()
-    print(f"fused / none per repeat: median {statistics.median(ratios):.3f}, "
-          f"min {min(ratios):.3f}, max {max(ratios):.3f}")
-    ratios_t = [f / t for f, t in zip(times["fused"], times["torch"])]
-    print(f"fused / torch per repeat: median {statistics.median(ratios_t):.3f}, "
-          f"min {min(ratios_t):.3f}, max {max(ratios_t):.3f}")
+    for other in ("none", "torch"):
+        r = ratios(times["fused"], times[other])
+        print(f"fused / {other} per repeat: median {med(r):.3f}, min {min(r):.3f}, max {max(r):.3f}")
 
 
 if __name__ == "__main__":

@@ -28,15 +28,16 @@ import argparse
 import importlib.util
 import json
 import os
-import resource
-import statistics
 import subprocess
 import sys
 import time
 import types
-from typing import Any, Callable, Dict, List
+from typing import Any, Dict, List
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _harness import add_threads_arg, env_line, fmt_median_range, med, peak_rss_mib, ratios, timed  # noqa: E402
 
 OPTIONS = {
     # name: TrainConfig overrides of this library's loop
@@ -134,12 +135,6 @@ class OurSide:
 
 
 # ------------------------------------------------------------------------------ worker
-def _timed(fn: Callable[[], None]) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
-
-
 def worker(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads or torch.get_num_threads())
     res = args.res[0]
@@ -157,12 +152,12 @@ def worker(args: argparse.Namespace) -> None:
     gs: Dict[str, List[float]] = {k: [] for k in sides}
     for _ in range(args.repeats):
         for k, s in sides.items():
-            it[k].append(_timed(s.iteration))
+            it[k].append(timed(s.iteration))
         for k, s in sides.items():
-            d[k].append(_timed(s.d_step))
-            gs[k].append(_timed(s.g_step))
+            d[k].append(timed(s.d_step))
+            gs[k].append(timed(s.g_step))
     print(json.dumps({"iteration": it, "d_step": d, "g_step": gs, "params": params,
-                      "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "maxrss_mib": peak_rss_mib(),
                       "threads": torch.get_num_threads(), "torch": torch.__version__}))
 
 
@@ -172,10 +167,10 @@ def memory_worker(args: argparse.Namespace) -> None:
     images = torch.randint(0, 256, (1024, 3, res, res), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     side = MimicrySide(res, args.batch, args.n_dis, images) if args.options == ["mimicry"] else \
         OurSide(res, args.batch, args.n_dis, images, OPTIONS[args.options[0]])
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = peak_rss_mib()
     side.iteration()
     side.iteration()
-    print(json.dumps({"maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "before_mib": before}))
+    print(json.dumps({"maxrss_mib": peak_rss_mib(), "before_mib": before}))
 
 
 # ------------------------------------------------------------------------------ driver
@@ -198,9 +193,8 @@ def _run(args: argparse.Namespace, res: int, options: List[str], tuned: bool, mo
 def _ratio_line(label: str, r: Dict[str, Any], key: str, what: str) -> str:
     base = r[what]["mimicry"]
     ours = r[what][key]
-    ratios = [b / o for b, o in zip(base, ours)]
-    return (f"| {label} | {statistics.median(ours):.2f} s | {statistics.median(base):.2f} s | "
-            f"**{statistics.median(ratios):.2f}x** ({min(ratios):.2f}-{max(ratios):.2f}) |")
+    speedup, spread = fmt_median_range(ratios(base, ours))
+    return f"| {label} | {med(ours):.2f} s | {med(base):.2f} s | **{speedup}x** ({spread}) |"
 
 
 def main() -> None:
@@ -209,7 +203,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--n-dis", type=int, default=5)
-    p.add_argument("--threads", type=int, default=None)
+    add_threads_arg(p)
     p.add_argument("--options", nargs="+", default=["default", "channels_last", "bf16", "bf16+channels_last"],
                    help=f"configurations of this library's loop, from {list(OPTIONS)}")
     p.add_argument("--skip-untuned", action="store_true", help="skip the glibc-default allocator run")
@@ -224,7 +218,7 @@ def main() -> None:
 
     from specnorm_gan.training import ALLOCATOR_SETTINGS
 
-    print(f"torch {torch.__version__}, {args.threads or torch.get_num_threads()} threads, batch {args.batch} "
+    print(f"{env_line(args.threads)}, batch {args.batch} "
           f"(+{args.batch} fake) per D step, G batch {args.batch}, n_dis {args.n_dis}, {args.repeats} interleaved repeats; "
           f"synthetic uint8 images in memory")
     for res in args.res:
@@ -255,10 +249,10 @@ def main() -> None:
             tuned, untuned = runs["tuned"]["iteration"], runs["glibc defaults"]["iteration"]
             print()
             print("Effect of the allocator settings (separate processes, medians): "
-                  f"mimicry {statistics.median(untuned['mimicry']):.2f} -> {statistics.median(tuned['mimicry']):.2f} s, "
-                  f"ours {statistics.median(untuned['default']):.2f} -> {statistics.median(tuned['default']):.2f} s; "
+                  f"mimicry {med(untuned['mimicry']):.2f} -> {med(tuned['mimicry']):.2f} s, "
+                  f"ours {med(untuned['default']):.2f} -> {med(tuned['default']):.2f} s; "
                   f"ours with the launcher's settings vs mimicry as shipped (glibc defaults): "
-                  f"{statistics.median(untuned['mimicry']) / statistics.median(tuned['default']):.2f}x")
+                  f"{med(untuned['mimicry']) / med(tuned['default']):.2f}x")
         if args.memory_repeats:
             print()
             print(f"Peak RSS of two iterations in a fresh process (each alone; {args.memory_repeats} processes "
@@ -270,10 +264,10 @@ def main() -> None:
             for _ in range(args.memory_repeats):  # glibc's arenas make one process's peak vary by ~10%
                 for k in mem:
                     mem[k].append(_run(args, res, [k], tuned=alloc[1], mode="--memory-worker")["maxrss_mib"])
-            med = {k: statistics.median(v) for k, v in mem.items()}
-            print(f"- {alloc[0]}: mimicry {med['mimicry']:.0f} MiB ({min(mem['mimicry']):.0f}-{max(mem['mimicry']):.0f}), "
-                  f"ours {med['default']:.0f} MiB ({min(mem['default']):.0f}-{max(mem['default']):.0f}); "
-                  f"ratio of medians {med['default'] / med['mimicry']:.2f}")
+            meds = {k: med(v) for k, v in mem.items()}
+            print(f"- {alloc[0]}: mimicry {meds['mimicry']:.0f} MiB ({min(mem['mimicry']):.0f}-{max(mem['mimicry']):.0f}), "
+                  f"ours {meds['default']:.0f} MiB ({min(mem['default']):.0f}-{max(mem['default']):.0f}); "
+                  f"ratio of medians {meds['default'] / meds['mimicry']:.2f}")
         print(f"\n({res} px took {time.time() - t0:.0f} s)")
 
 
