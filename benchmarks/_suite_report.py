@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Callable, Dict, List, Optional
 
-from _harness import fmt_mib, fmt_ratio, fmt_time, med, mem_ratio
+from _harness import fmt_mib, fmt_ratio, fmt_time, md_table, med, mem_ratio
 from _suite_dupdate import SCALING_PRESET
 from _suite_presets import NOT_PICKED
 
@@ -116,6 +116,33 @@ def _summary_md(w: Write, results: Dict[str, Any]) -> None:
         w("")
 
 
+PRESET_HEADER = ["preset", "px", "G/D", "classes", "batch D/G timed (published)", "n_dis", "D step ours", "D ours/torch",
+                 "G step ours", "G ours/torch", "iteration ours", "iteration ours/torch", "images/s ours / torch",
+                 "repeats"]
+MEMORY_HEADER = ["preset", "G params", "D params", "state G+D ours / torch, MiB", "D step growth ours / torch, MiB (ratio)",
+                 "G step growth ours / torch, MiB (ratio)", "baseline check (D)"]
+
+
+def _preset_row(r: Dict[str, Any]) -> List[str]:
+    pub, b = r["published_batch"], r["batch"]
+    bs = f"{b[0]}/{b[1]}" + ("" if not r["reduced"] else f" **reduced** ({pub[0]}/{pub[1]})")
+    it = fmt_time(med(r["times"]["ours"]["it"])) + ("" if r["direct_iteration"] else " (derived)")
+    t = r["times"]["ours"]
+    return [r["label"], str(r["resolution"]), r["arch"], str(r["num_classes"] or "-"), bs, str(r["n_dis"]),
+            fmt_time(med(t["d"])), fmt_ratio(r["ratios"]["d"]), fmt_time(med(t["g"])), fmt_ratio(r["ratios"]["g"]), it,
+            fmt_ratio(r["ratios"]["it"]), f"{r['img_s']['ours']:.1f} / {r['img_s']['torch']:.1f}", str(r["repeats"])]
+
+
+def _memory_row(r: Dict[str, Any]) -> List[str]:
+    m = r["mem"]
+
+    def growth(step: str) -> str:
+        return f"{fmt_mib(m['ours'][step])} / {fmt_mib(m['torch'][step])} ({mem_ratio(m['ours'][step], m['torch'][step])})"
+
+    return [r["label"], f"{r['params_g']:,}", f"{r['params_d']:,}",
+            f"{fmt_mib(r['state']['ours'])} / {fmt_mib(r['state']['torch'])}", growth("d"), growth("g"), r["check_d"]]
+
+
 def _presets_md(w: Write, pres: List[Dict[str, Any]], args: argparse.Namespace) -> None:
     if pres:
         w("## Presets: D step, G step, training iteration")
@@ -126,18 +153,8 @@ def _presets_md(w: Write, pres: List[Dict[str, Any]], args: argparse.Namespace) 
           "already in memory, so no data loading. *Images/s* = real images consumed per second of training "
           "(`n_dis` x D batch / iteration time).")
         w("")
-        w("| preset | px | G/D | classes | batch D/G timed (published) | n_dis | D step ours | D ours/torch | G step ours "
-          "| G ours/torch | iteration ours | iteration ours/torch | images/s ours / torch | repeats |")
-        w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-        for r in pres:
-            pub = r["published_batch"]
-            b = r["batch"]
-            bs = f"{b[0]}/{b[1]}" + ("" if not r["reduced"] else f" **reduced** ({pub[0]}/{pub[1]})")
-            it = fmt_time(med(r["times"]["ours"]["it"])) + ("" if r["direct_iteration"] else " (derived)")
-            w(f"| {r['label']} | {r['resolution']} | {r['arch']} | {r['num_classes'] or '-'} | {bs} | {r['n_dis']} | "
-              f"{fmt_time(med(r['times']['ours']['d']))} | {fmt_ratio(r['ratios']['d'])} | "
-              f"{fmt_time(med(r['times']['ours']['g']))} | {fmt_ratio(r['ratios']['g'])} | {it} | "
-              f"{fmt_ratio(r['ratios']['it'])} | {r['img_s']['ours']:.1f} / {r['img_s']['torch']:.1f} | {r['repeats']} |")
+        for line in md_table(PRESET_HEADER, [_preset_row(r) for r in pres], escape=False):
+            w(line)
         w("")
         w(f"*Reduced*: at the published full widths the 48, 96 and 128 px ResNets cost several seconds per step "
           f"on this CPU, so they are timed at the smaller batch shown (full widths, the published G:D batch ratio). "
@@ -145,15 +162,8 @@ def _presets_md(w: Write, pres: List[Dict[str, Any]], args: argparse.Namespace) 
           f"costs more than {args.iter_direct_max:.0f} s to run directly; elsewhere `train_iteration()` is timed "
           f"directly.")
         w("")
-        w("| preset | G params | D params | state G+D ours / torch, MiB | D step growth ours / torch, MiB (ratio) "
-          "| G step growth ours / torch, MiB (ratio) | baseline check (D) |")
-        w("|---|---|---|---|---|---|---|")
-        for r in pres:
-            m = r["mem"]
-            w(f"| {r['label']} | {r['params_g']:,} | {r['params_d']:,} | {fmt_mib(r['state']['ours'])} / "
-              f"{fmt_mib(r['state']['torch'])} | {fmt_mib(m['ours']['d'])} / {fmt_mib(m['torch']['d'])} "
-              f"({mem_ratio(m['ours']['d'], m['torch']['d'])}) | {fmt_mib(m['ours']['g'])} / {fmt_mib(m['torch']['g'])} "
-              f"({mem_ratio(m['ours']['g'], m['torch']['g'])}) | {r['check_d']} |")
+        for line in md_table(MEMORY_HEADER, [_memory_row(r) for r in pres], escape=False):
+            w(line)
         w("")
         w("Why these presets:")
         w("")
