@@ -102,7 +102,8 @@ def test_losses_accept_n_and_n1_logits(shape: tuple) -> None:
     for name in list_losses():
         loss = get_loss(name)
         assert loss.d_loss(real, fake).shape == ()
-        assert loss.g_loss(fake).shape == ()
+        g = loss.g_loss(fake, real) if loss.needs_real_logits else loss.g_loss(fake)
+        assert g.shape == ()
         assert torch.allclose(loss.d_loss(real, fake), loss.d_loss(real.flatten(), fake.flatten()))
 
 
@@ -144,7 +145,7 @@ def test_get_loss_unknown_name_and_options() -> None:
         get_loss(3)  # type: ignore[arg-type]
     obj = get_loss("hinge")
     assert get_loss(obj) is obj
-    assert list_losses() == ["bce", "hinge", "least_squares", "wasserstein"]
+    assert list_losses() == ["bce", "hinge", "least_squares", "rpgan", "wasserstein"]
 
 
 def test_losses_reject_bad_logits() -> None:

@@ -26,6 +26,8 @@ Regularizers: :func:`gradient_penalty` (WGAN-GP, Gulrajani et al. 2017) and :fun
 
 from __future__ import annotations
 
+import math
+
 from typing import Any, Callable, Dict, List, Optional, Union
 
 import torch
@@ -38,6 +40,8 @@ __all__ = [
     "BCELoss",
     "WassersteinLoss",
     "LeastSquaresLoss",
+    "RpGANLoss",
+    "r2_penalty",
     "get_loss",
     "list_losses",
     "hinge_d_loss",
@@ -262,6 +266,8 @@ class GANLoss:
     """
 
     name: str = ""
+    #: True when :meth:`g_loss` takes ``real_logits`` too (relativistic losses).
+    needs_real_logits: bool = False
 
     def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         """Discriminator loss from the logits of a real and a fake batch (scalar)."""
@@ -369,7 +375,48 @@ class LeastSquaresLoss(GANLoss):
         return f"LeastSquaresLoss(a={self.a}, b={self.b}, c={self.c})"
 
 
+class RpGANLoss(GANLoss):
+    r"""Relativistic pairing loss (RpGAN; Jolicoeur-Martineau 2019, Huang et al. 2024 "The GAN is dead").
+
+    D: ``mean softplus(D(fake_i) - D(real_i))``; G: ``mean softplus(D(real_i) - D(fake_i))``. The G loss
+    needs D's outputs on reals (:attr:`needs_real_logits`): the training loop reuses the last D step's
+    real batch for it (no extra data fetch). Pair it with the R1 and R2 penalties (``r1_weight``,
+    ``r2_weight``) as in R3GAN. When the two batches differ in size, the real logits are tiled to the
+    fake batch's size.
+
+    Example::
+
+        >>> loss = RpGANLoss()
+        >>> r, f = torch.tensor([2.0, 0.0]), torch.tensor([0.0, 0.0])
+        >>> bool(torch.isclose(loss.d_loss(r, f), (torch.log1p(torch.exp(torch.tensor(-2.0))) + math.log(2)) / 2))
+        True
+    """
+
+    name = "rpgan"
+    needs_real_logits = True
+
+    def d_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+        _check_logits("real_logits", real_logits)
+        _check_logits("fake_logits", fake_logits)
+        return F.softplus(fake_logits.view(-1) - _paired(real_logits, fake_logits)).mean()
+
+    def g_loss(self, fake_logits: Tensor, real_logits: Optional[Tensor] = None) -> Tensor:  # type: ignore[override]
+        if real_logits is None:
+            raise ValueError("the RpGAN G loss needs D's logits on a real batch (real_logits)")
+        _check_logits("fake_logits", fake_logits)
+        return F.softplus(_paired(real_logits, fake_logits) - fake_logits.view(-1)).mean()
+
+
+def _paired(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """The real logits, tiled (or cut) to the fake batch's size, for the pairwise losses."""
+    r, n = real_logits.reshape(-1), fake_logits.numel()
+    if r.numel() == n:
+        return r
+    return r.repeat(-(-n // r.numel()))[:n]
+
+
 _LOSSES: Dict[str, Callable[..., GANLoss]] = {
+    "rpgan": RpGANLoss,
     "hinge": HingeLoss,
     "bce": BCELoss,
     "wasserstein": WassersteinLoss,
@@ -385,6 +432,8 @@ _ALIASES = {
     "wgan": "wasserstein",
     "lsgan": "least_squares",
     "ls": "least_squares",
+    "rp": "rpgan",
+    "relativistic_pairing": "rpgan",
 }
 
 
@@ -394,7 +443,7 @@ def list_losses() -> List[str]:
     Example::
 
         >>> list_losses()
-        ['bce', 'hinge', 'least_squares', 'wasserstein']
+        ['bce', 'hinge', 'least_squares', 'rpgan', 'wasserstein']
     """
     return sorted(_LOSSES)
 
@@ -541,3 +590,21 @@ def r1_penalty(D: Callable[..., Tensor], real: Tensor, y: Optional[Tensor] = Non
         raise ValueError(f"expected a non-empty batch of shape (N, ...), got {tuple(real.shape)}")
     grad = _input_gradients(D, real, y)
     return grad.pow(2).sum(dim=1).mean()
+
+
+def r2_penalty(D: Callable[..., Tensor], fake: Tensor, y: Optional[Tensor] = None) -> Tensor:
+    r"""R2 penalty ``mean_i ||grad_x D(x_i)||_2^2`` on generated samples (R3GAN's partner of R1).
+
+    The same computation as :func:`r1_penalty` on the fake batch (detached); the usual term is
+    ``gamma / 2`` times this value.
+
+    Shape:
+        - fake: :math:`(N, *)`. Output: scalar.
+
+    Example::
+
+        >>> D = torch.nn.Linear(3, 1, bias=False)
+        >>> bool(torch.isclose(r2_penalty(lambda x: D(x).squeeze(1), torch.randn(5, 3)), D.weight.pow(2).sum()))
+        True
+    """
+    return r1_penalty(D, fake, y)

@@ -50,6 +50,11 @@ __all__ = [
     "Regularizer",
     "GradientPenalty",
     "R1Penalty",
+    "R2Penalty",
+    "LeCam",
+    "BalancedConsistency",
+    "LatentConsistencyD",
+    "LatentConsistencyG",
     "register_regularizer",
     "get_regularizer",
     "list_regularizers",
@@ -71,6 +76,7 @@ class LossContext:
         y_real: labels of ``real`` (None for unconditional models and in the G step).
         y_fake: labels of ``fake`` (None for unconditional models).
         generator: the step's random generator (draw any noise from it, so seeded runs repeat).
+        z: the latents ``fake`` was generated from (for latent consistency terms such as zCR).
 
     Example::
 
@@ -88,6 +94,7 @@ class LossContext:
     y_real: Optional[Tensor] = None
     y_fake: Optional[Tensor] = None
     generator: Optional[torch.Generator] = None
+    z: Optional[Tensor] = None
 
 
 class Regularizer:
@@ -254,3 +261,8 @@ class R1Penalty(Regularizer):
         if ctx.real is None:
             raise ValueError("the R1 penalty needs the real batch (a D-side term)")
         return r1_penalty(ctx.D, ctx.real, ctx.y_real)
+
+
+# Data-efficient terms (LeCam, bCR, zCR, R2): defined in data_efficient.py, registered on import
+# as "lecam", "bcr", "zcr", "zcr_g" and "r2".
+from .data_efficient import BalancedConsistency, LatentConsistencyD, LatentConsistencyG, LeCam, R2Penalty  # noqa: E402
