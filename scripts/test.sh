@@ -13,4 +13,6 @@ fi
 # multi-GB CUDA build. 2.14.1 + 0.29.1 is a working torch/torchvision pair.
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "torch==2.14.1" "torchvision==0.29.1"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[test]"
+# torch-mimicry for the conversion parity tests: --no-deps (its pins would pull TensorFlow and an old torch).
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "torch-mimicry==0.1.16"
 exec "$VENV/bin/python" -m pytest "$@"

@@ -619,3 +619,21 @@ def test_few_output_conv_gradcheck(shape: tuple) -> None:
     assert torch.allclose(f(x, w, b), m.conv(x), rtol=0, atol=1e-12)
     assert torch.autograd.gradcheck(f, (x, w, b))
     assert torch.autograd.gradgradcheck(f, (x, w, b))
+
+
+def test_dblock_shortcut_after_activation_reads_relu_of_input() -> None:
+    # torch-mimicry's quirk (its in-place ReLU): shortcut = avgpool(c_sc(relu(x))), written out here.
+    torch.manual_seed(0)
+    block = DBlock(4, 6, shortcut_after_activation=True, fold_resampling=False).eval()
+    x = torch.randn(2, 4, 8, 8)
+    with torch.no_grad():
+        w = lambda conv: conv.weight / conv.sigma  # noqa: E731
+        a = F.relu(x)
+        h = F.conv2d(F.relu(F.conv2d(a, w(block.c1), block.c1.bias, padding=1)), w(block.c2), block.c2.bias, padding=1)
+        ref = F.avg_pool2d(h, 2) + F.avg_pool2d(F.conv2d(a, w(block.c_sc), block.c_sc.bias), 2)
+        torch.testing.assert_close(block(x), ref, atol=1e-5, rtol=1e-5)
+        plain = DBlock(4, 6, fold_resampling=False).eval()
+        plain.load_state_dict(block.state_dict())
+        assert not torch.allclose(plain(x), ref, atol=1e-3)
+    with pytest.raises(ValueError, match="shortcut_after_activation needs order='pre'"):
+        DBlock(4, 6, order="post", shortcut_after_activation=True)

@@ -69,6 +69,13 @@ EXPECTED_COUNTS: Dict[str, Tuple[int, int]] = {
     "stl10-cnn48-cgl": (5_170_179, 5_871_105),
     "cifar10-resnet-mimicry": (4_276_739, 1_053_825),  # ref: MI SNGAN32 (D head bias +1)
     "cifar10-projection-mimicry": (4_304_387, 1_055_105),  # ref: MI cGAN-PD32
+    # counted on torch-mimicry 0.1.16's own nets (cGAN-PD 128 D with ndf=1024, 1000 classes)
+    "mimicry-sngan-32": (4_276_739, 1_053_825),
+    "mimicry-sngan-48": (4_878_083, 10_141_441),
+    "mimicry-sngan-64": (12_220_675, 10_141_441),
+    "mimicry-sngan-128": (32_150_787, 29_017_857),
+    "mimicry-cgan-pd-32": (4_304_387, 1_055_105),
+    "mimicry-cgan-pd-128": (41_996_931, 30_041_857),
     "mmgen-cifar10-projection": (4_304_387, 1_055_104 + 1),  # derived: hidden=out is the same at 32 px, + head bias
     "mmgen-imagenet128-projection": (41_996_931, 39_443_137),  # ref: D with hidden = out, 128 px, 1000 cls
     # koshian2/SNGAN grid

@@ -35,6 +35,7 @@ from .models import (
 from .presets import GANSpec, Preset, TrainHParams, build_gan, get_preset, list_presets
 from . import data, training
 from .data import ImageDataset, InMemoryLoader, load_dataset, load_npz, save_npz
+from .pretrained import from_pretrained, save_pretrained
 from .training import TrainConfig, Trainer, load_checkpoint, models_from_checkpoint, train
 
 __version__ = "0.1.0"
@@ -87,4 +88,6 @@ __all__ = [
     "load_checkpoint",
     "models_from_checkpoint",
     "train",
+    "save_pretrained",
+    "from_pretrained",
 ]

@@ -647,6 +647,9 @@ class DBlock(nn.Module):
         sn: spectral normalization on the convolutions (default ``True``).
         fold_resampling: compute ``conv3x3 -> avgpool`` as one stride-2 convolution and the 1x1
             shortcut after pooling (same function, fewer operations; see :func:`fold_resampling`).
+        shortcut_after_activation: the shortcut reads ``act(x)`` instead of ``x`` (``"pre"``
+            order only). This is torch-mimicry's behaviour, whose blocks apply an in-place ReLU to
+            their input before the shortcut reads it; off by default and in this library's presets.
 
     Shape:
         - Input: :math:`(N, C_{in}, H, W)`.
@@ -672,11 +675,15 @@ class DBlock(nn.Module):
         learnable_shortcut: Optional[bool] = None,
         sn: bool = True,
         fold_resampling: bool = True,
+        shortcut_after_activation: bool = False,
     ) -> None:
         super().__init__()
         _check_channels("in_channels", in_channels)
         _check_channels("out_channels", out_channels)
         hidden = in_channels if hidden_channels is None else _check_channels("hidden_channels", hidden_channels)
+        if shortcut_after_activation and order != "pre":
+            raise ValueError("shortcut_after_activation needs order='pre' (the activation the shortcut reads)")
+        self.shortcut_after_activation = bool(shortcut_after_activation)
         self.order = _check_choice("order", order, ("pre", "post"))
         self.downsample = bool(downsample)
         self.negative_slope = _check_slope(negative_slope)
@@ -700,7 +707,10 @@ class DBlock(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         slope = self.negative_slope
         if self.order == "pre":
-            h = _activation_(self.c1(_activation(x, slope)), slope)
+            a = _activation(x, slope)
+            if self.shortcut_after_activation:
+                x = a  # torch-mimicry: the in-place ReLU of the residual branch also feeds the shortcut
+            h = _activation_(self.c1(a), slope)
             if not self.downsample:
                 return self.c2(h) + (self.c_sc(x) if self.c_sc is not None else x)
             if self.fold_resampling:

@@ -28,8 +28,10 @@ Conventions shared by all architectures:
 
 from __future__ import annotations
 
+import functools
+import inspect
 from dataclasses import dataclass, replace
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -384,7 +386,35 @@ def _finish_init(module: nn.Module, init: InitArg) -> None:
     fuse_spectral_norm(module)
 
 
-class _GeneratorMixin(nn.Module):
+class _RecordsConfig(nn.Module):
+    """Records the constructor arguments a model was built with in ``self.init_config``.
+
+    Every architecture subclass's ``__init__`` is wrapped so that the arguments passed explicitly
+    (defaults left out) are kept; :func:`specnorm_gan.save_pretrained` writes them to
+    ``config.json`` to rebuild the exact architecture.
+    """
+
+    init_config: Dict[str, Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" not in cls.__dict__:
+            return
+        original = cls.__dict__["__init__"]
+        signature = inspect.signature(original)
+
+        @functools.wraps(original)
+        def __init__(self: nn.Module, *args: Any, **kw: Any) -> None:
+            original(self, *args, **kw)
+            if type(self) is cls:  # the outermost constructor records
+                bound = signature.bind(self, *args, **kw).arguments
+                bound.pop("self", None)
+                self.__dict__["init_config"] = dict(bound)
+
+        cls.__init__ = __init__  # type: ignore[method-assign]
+
+
+class _GeneratorMixin(_RecordsConfig):
     """Input checks and sampling shared by the generators."""
 
     z_dim: int
@@ -447,7 +477,7 @@ class _GeneratorMixin(nn.Module):
         return self(z, y)
 
 
-class _DiscriminatorMixin(nn.Module):
+class _DiscriminatorMixin(_RecordsConfig):
     """Input checks shared by the discriminators."""
 
     num_classes: int
@@ -647,6 +677,10 @@ class SNResNetDiscriminator(_DiscriminatorMixin):
         fold_resampling: run ``conv3x3 -> avg pool`` as one stride-2 convolution and the 1x1
             shortcuts after pooling (same function, fewer operations; ``False`` for the operation
             order of the official code; see :func:`specnorm_gan.fold_resampling`).
+        shortcut_after_activation: the shortcuts of the non-first blocks read the activated input
+            (torch-mimicry's quirk: its D blocks apply an in-place ReLU to their input, so the
+            shortcut sees ``ReLU(x)``); off in this library's own presets, on in the
+            ``mimicry-*`` presets used for converted checkpoints.
 
     Shape:
         - x: :math:`(N, C, R, R)`; y: :math:`(N,)` class indices (conditional only).
@@ -682,6 +716,7 @@ class SNResNetDiscriminator(_DiscriminatorMixin):
         sn: bool = True,
         init: InitArg = "chainer",
         fold_resampling: bool = True,
+        shortcut_after_activation: bool = False,
     ) -> None:
         super().__init__()
         if arch is None:
@@ -741,6 +776,7 @@ class SNResNetDiscriminator(_DiscriminatorMixin):
                     DBlock(
                         cin, cout, cout if hidden == "out" else cin, downsample=down, order=spec.order,
                         negative_slope=negative_slope, sn=sn, fold_resampling=fold_resampling,
+                        shortcut_after_activation=shortcut_after_activation,
                     )
                 )
             size = size // 2 if down else size

@@ -326,6 +326,18 @@ _add("mmgen-imagenet128-projection", "mmgeneration SNGAN-Proj, ImageNet 128 px (
                   iterations=500_000, lr_decay="none", update_order="d_first"),
      g=_MM_G, d=_MM_D)
 
+# torch-mimicry's published architectures, quirks included (targets of specnorm_gan.convert):
+# bilinear upsampling, BN eps 1e-5, a D head with bias, and D blocks whose shortcut reads ReLU(x).
+_MI_D = {"head_bias": True, "shortcut_after_activation": True}
+for _res, _data in ((32, "cifar10"), (48, "stl10"), (64, "celeba"), (128, "imagenet")):
+    _add(f"mimicry-sngan-{_res}", f"torch-mimicry SNGAN {_res} px as published (quirks included, for converted checkpoints)",
+         f"kwotsin/mimicry nets/sngan/sngan_{_res}.py, modules/resblocks.py", _data, "resnet", _res, 0, _MI,
+         g=_MI_G, d=_MI_D)
+for _res, _data, _k in ((32, "cifar10", 10), (128, "imagenet", 1000)):
+    _add(f"mimicry-cgan-pd-{_res}", f"torch-mimicry cGAN-PD {_res} px as published (quirks included, for converted checkpoints)",
+         f"kwotsin/mimicry nets/cgan_pd/cgan_pd_{_res}.py, modules/resblocks.py", _data, "resnet", _res, _k, _MI,
+         g=_MI_G, d=_MI_D)
+
 # --------------------------------------------------------------------------------------------
 # koshian2/SNGAN (seed 000) experiment grid, reference section 5.1
 # --------------------------------------------------------------------------------------------
