@@ -116,7 +116,8 @@ def build_parser(
     m.add_argument("--d-arg", action="append", type=_key_value, metavar="KEY=VALUE", help="any D constructor argument (repeatable)")
 
     o = p.add_argument_group("objective and optimisation (default: the preset's)")
-    o.add_argument("--loss", help="hinge, bce, wasserstein or least_squares")
+    o.add_argument("--loss", help="hinge, bce, wasserstein, least_squares or rpgan (relativistic pairing; "
+                   "pair with --r1-weight and --r2-weight)")
     o.add_argument("--loss-arg", action="append", type=_key_value, metavar="KEY=VALUE", help="loss option, e.g. real_target=0.9")
     o.add_argument("--n-dis", type=int, help="D steps per G step")
     o.add_argument("--lr-g", type=float, help="G learning rate")
@@ -135,6 +136,20 @@ def build_parser(
     o.add_argument("--gp-weight", type=float, help="WGAN-GP penalty weight (0: none)")
     o.add_argument("--r1-weight", type=float, help="R1 penalty factor gamma/2 (0: none)")
     o.add_argument("--weight-clip", type=float, help="clip D parameters to [-c, c] (0: none)")
+
+    a = p.add_argument_group("training on little data (docs/augmentation.md)")
+    a.add_argument("--diffaugment", help="DiffAugment policy on D's inputs, e.g. color,translation,cutout ('' = none)")
+    a.add_argument("--ada-target", type=float, help="adaptive augmentation (ADA) with this target of E[sign(D(real))], e.g. 0.6")
+    a.add_argument("--ada-speed", dest="ada_speed_images", type=float,
+                   help="real images for ADA's probability to go from 0 to 1 (default 500000)")
+    a.add_argument("--ada-interval", type=int, help="D steps between ADA probability updates (default 4)")
+    a.add_argument("--ada-p", type=float, help="ADA's initial probability (default 0)")
+    a.add_argument("--ada-transforms", help="ADA's transforms (default flip,rot90,translation,brightness,contrast,saturation,cutout)")
+    a.add_argument("--r2-weight", type=float, help="R2 penalty factor gamma/2 on fakes (0: none)")
+    a.add_argument("--lecam-weight", type=float, help="LeCam regularization weight (0: none; 0.3 in Tseng et al.)")
+    a.add_argument("--bcr-weight", type=float, help="balanced consistency regularization weight (0: none; 10 in Zhao et al.)")
+    a.add_argument("--zcr-weight", type=float, help="latent consistency regularization weight, D side (0: none; 5)")
+    a.add_argument("--zcr-g-weight", type=float, help="latent consistency regularization weight, G side (0: none; 0.5)")
 
     x = p.add_argument_group("speed and extras")
     x.add_argument("--ema", action=argparse.BooleanOptionalAction, help="keep an EMA of G (used for samples)")
@@ -202,6 +217,9 @@ _DIRECT = {
     "eval_every": "eval_every", "eval_samples": "eval_samples", "eval_reference": "eval_reference",
     "eval_protocol": "eval_protocol", "eval_feature_extractor": "eval_feature_extractor",
     "inception_weights": "inception_weights",
+    "diffaugment": "diffaugment", "ada_target": "ada_target", "ada_speed_images": "ada_speed_images",
+    "ada_interval": "ada_interval", "ada_p": "ada_p", "ada_transforms": "ada_transforms", "r2_weight": "r2_weight",
+    "lecam_weight": "lecam_weight", "bcr_weight": "bcr_weight", "zcr_weight": "zcr_weight", "zcr_g_weight": "zcr_g_weight",
 }
 
 

@@ -88,6 +88,19 @@ class TrainConfig:
         regularizers: further loss terms by registered name (:mod:`specnorm_gan.regularizers`) with their
             constructor arguments, e.g. ``{"r1": {"weight": 5.0}}``; applied in this order after the
             ``gp_weight`` and ``r1_weight`` terms (which are the ``"gp"`` and ``"r1"`` entries; give each once).
+        diffaugment: DiffAugment policy applied to D's inputs in the D and G steps, e.g.
+            ``"color,translation,cutout"`` (:class:`specnorm_gan.augment.DiffAugment`); ``""``: none (None: the preset's).
+        ada_target: turns on adaptive augmentation (:class:`specnorm_gan.augment.AdaptiveAugment`) with this
+            target of ``E[sign(D(x_real))]`` (0.6 in Karras et al.); None: off (or the preset's).
+        ada_speed_images: real images for ADA's probability to go from 0 to 1 (500k in the paper).
+        ada_interval: D steps between ADA controller updates.
+        ada_p: ADA's initial probability.
+        ada_transforms: ADA's transforms (names of :data:`specnorm_gan.augment.ADA_TRANSFORMS`).
+        r2_weight: factor of the R2 penalty on fakes (``gamma / 2``; with ``loss="rpgan"`` and ``r1_weight``: R3GAN).
+        lecam_weight: weight of LeCam regularization (``"lecam"``).
+        bcr_weight: weight of balanced consistency regularization (``"bcr"``).
+        zcr_weight: D-side weight of latent consistency regularization (``"zcr"``).
+        zcr_g_weight: G-side weight of latent consistency regularization (``"zcr_g"``).
 
     Example::
 
@@ -157,6 +170,18 @@ class TrainConfig:
     inception_weights: Optional[str] = None
     # further loss terms (specnorm_gan.regularizers)
     regularizers: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    # training on little data (specnorm_gan.augment, specnorm_gan.data_efficient)
+    diffaugment: Optional[str] = None
+    ada_target: Optional[float] = None
+    ada_speed_images: float = 500_000.0
+    ada_interval: int = 4
+    ada_p: float = 0.0
+    ada_transforms: str = "flip,rot90,translation,brightness,contrast,saturation,cutout"
+    r2_weight: Optional[float] = None
+    lecam_weight: Optional[float] = None
+    bcr_weight: Optional[float] = None
+    zcr_weight: Optional[float] = None
+    zcr_g_weight: Optional[float] = None
 
     def to_dict(self) -> Dict[str, Any]:
         """Plain-container form (tuples as lists) for checkpoints and JSON."""
@@ -202,7 +227,17 @@ _HPARAM_FIELDS = (
     "lr_decay",
     "decay_start",
     "z_dim",
+    "diffaugment",
+    "ada_target",
+    "r2_weight",
+    "lecam_weight",
+    "bcr_weight",
+    "zcr_weight",
+    "zcr_g_weight",
 )
+# The regularizer each weight field adds (training/steps.py builds them in this order).
+_WEIGHT_TERMS = (("gp", "gp_weight"), ("r1", "r1_weight"), ("r2", "r2_weight"), ("lecam", "lecam_weight"),
+                 ("bcr", "bcr_weight"), ("zcr", "zcr_weight"), ("zcr_g", "zcr_g_weight"))
 
 # Used when neither the config nor the preset says: the official CIFAR-10 ResNet settings.
 _FALLBACK_HPARAMS: Dict[str, Any] = {
@@ -225,6 +260,12 @@ _FALLBACK_HPARAMS: Dict[str, Any] = {
     "r1_weight": 0.0,
     "weight_clip": 0.0,
     "update_order": "g_first",
+    "diffaugment": "",
+    "r2_weight": 0.0,
+    "lecam_weight": 0.0,
+    "bcr_weight": 0.0,
+    "zcr_weight": 0.0,
+    "zcr_g_weight": 0.0,
 }
 
 
@@ -303,7 +344,7 @@ def _validate(config: TrainConfig) -> None:
             raise ValueError(f"{name} must be 'adam', 'rmsprop' or 'sgd', got {getattr(config, name)!r}")
     if config.update_order not in ("g_first", "d_first"):
         raise ValueError(f"update_order must be 'g_first' or 'd_first', got {config.update_order!r}")
-    for name in ("momentum_d", "gp_weight", "r1_weight", "weight_clip"):
+    for name in ("momentum_d", "weight_clip") + tuple(f for _, f in _WEIGHT_TERMS):
         v = getattr(config, name)
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not v >= 0 or not math.isfinite(v):
             raise ValueError(f"{name} must be a finite float >= 0, got {v!r}")
@@ -314,6 +355,31 @@ def _validate(config: TrainConfig) -> None:
     if not (isinstance(config.width, (int, float)) and config.width > 0):
         raise ValueError(f"width must be a float > 0, got {config.width!r}")
     _validate_regularizers(config)
+    _validate_augmentation(config)
+
+
+def _validate_augmentation(config: TrainConfig) -> None:
+    from ..augment import ADA_TRANSFORMS, DIFFAUGMENT_POLICIES, parse_policy
+
+    if not isinstance(config.diffaugment, str):
+        raise TypeError(f"diffaugment must be a comma-separated policy string such as 'color,translation,cutout', "
+                        f"got {config.diffaugment!r}")
+    if config.diffaugment:
+        parse_policy(config.diffaugment, DIFFAUGMENT_POLICIES, "DiffAugment policy")
+    if config.ada_target is None:
+        return
+    if config.diffaugment:
+        raise ValueError("diffaugment and ada_target both ask for an augmentation of D's inputs; give one")
+    for name in ("ada_target", "ada_p"):
+        v = getattr(config, name)
+        if not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0):
+            raise ValueError(f"{name} must be a probability in [0, 1], got {v!r}")
+    if not (isinstance(config.ada_speed_images, (int, float)) and math.isfinite(config.ada_speed_images)
+            and config.ada_speed_images > 0):
+        raise ValueError(f"ada_speed_images must be a finite number > 0, got {config.ada_speed_images!r}")
+    if not (isinstance(config.ada_interval, int) and not isinstance(config.ada_interval, bool) and config.ada_interval >= 1):
+        raise ValueError(f"ada_interval must be an int >= 1, got {config.ada_interval!r}")
+    parse_policy(config.ada_transforms, ADA_TRANSFORMS, "ADA transform")
 
 
 def _validate_regularizers(config: TrainConfig) -> None:
@@ -325,7 +391,7 @@ def _validate_regularizers(config: TrainConfig) -> None:
     unknown = [k for k in regs if k not in list_regularizers()]
     if unknown:
         raise ValueError(f"unknown regularizers {unknown}; registered: {list_regularizers()}")
-    for name, weight_field in (("gp", "gp_weight"), ("r1", "r1_weight")):
+    for name, weight_field in _WEIGHT_TERMS:
         if name in regs and getattr(config, weight_field):
             raise ValueError(f"{weight_field}={getattr(config, weight_field)!r} and regularizers[{name!r}] both ask for the "
                              f"{name} term; give it once")

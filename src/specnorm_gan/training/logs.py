@@ -26,6 +26,8 @@ _METRICS = ("loss_g", "loss_d", "d_real", "d_fake")
 _COLUMNS = ("iteration", "time_s", *_METRICS, "lr_g", "lr_d", "sigma_max", "sigma_min", "it_per_s", "images_per_s")
 # With amp="fp16": optimizer steps skipped so far because the scaled gradients overflowed (G, D).
 _AMP_COLUMNS = ("skipped_g", "skipped_d")
+# With adaptive augmentation (ada_target): the augmentation probability at the log step.
+_ADA_COLUMNS = ("ada_p",)
 
 
 class _MetricsLog:
@@ -34,8 +36,8 @@ class _MetricsLog:
     Holds at most 4096 rows: a longer log interval just reads them more often.
     """
 
-    def __init__(self, log_every: int, device: torch.device, amp_columns: bool = False) -> None:
-        self.columns = _COLUMNS + (_AMP_COLUMNS if amp_columns else ())
+    def __init__(self, log_every: int, device: torch.device, amp_columns: bool = False, ada_column: bool = False) -> None:
+        self.columns = _COLUMNS + (_AMP_COLUMNS if amp_columns else ()) + (_ADA_COLUMNS if ada_column else ())
         self.hist = torch.zeros(min(log_every, 4096), len(_METRICS), device=device)
         self.count = 0
         self.start_iteration = 0
@@ -98,6 +100,7 @@ class _MetricsLog:
     def flush(
         self, iteration: int, D: nn.Module, lrs: Dict[str, float], cfg: TrainConfig, elapsed: float, is_main: bool,
         ctrl_group: Any, last_checkpoint: Optional[str], skipped: Optional[Tensor] = None,
+        ada_p: Optional[Tensor] = None,
     ) -> Optional[Dict[str, float]]:
         """Reads the rows since the last flush; raises :class:`NonFiniteLossError` on a non-finite loss."""
         count = self.count
@@ -129,6 +132,8 @@ class _MetricsLog:
                        images_per_s=its * cfg.n_dis * cfg.batch_size)
         if skipped is not None:
             metrics.update(zip(_AMP_COLUMNS, (float(v) for v in skipped.cpu())))
+        if ada_p is not None:
+            metrics["ada_p"] = float(ada_p)
         if is_main:
             total = elapsed + (now - self.run_start if self.run_start is not None else 0.0)
             self._write(iteration, total, metrics, cfg.iterations)

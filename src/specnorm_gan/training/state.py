@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence
 
 import torch
 
+from . import augmentation
 from .checkpoint import _CHECKPOINT_VERSION, CHECKPOINT_FORMAT, _atomic_torch_save, _check_state_dict, _prune_checkpoints
 from .config import _STRUCTURAL_FIELDS, TrainConfig, _norm
 from .distributed import _gather_noise_states
@@ -55,6 +56,10 @@ def _trainer_state(trainer: "Trainer", gather: bool) -> Dict[str, Any]:
     if trainer.scaler_g is not None and trainer.scaler_d is not None and trainer.skipped_steps is not None:
         state["amp"] = {"scaler_g": trainer.scaler_g.state_dict(), "scaler_d": trainer.scaler_d.state_dict(),
                         "skipped_steps": trainer.skipped_steps.cpu()}
+    if trainer.augment is not None:  # absent without augmentation (former format)
+        state["augment"] = augmentation._augment_state(trainer.augment)
+    if trainer.last_real is not None:  # the RpGAN G step's real batch
+        state["last_real"] = augmentation._real_state(trainer.last_real)
     if trainer.loss_terms:  # absent when there are none: such checkpoints are byte-for-byte the former format
         state["regularizers"] = {t.name or type(t).__name__: t.state_dict() for t in trainer.loss_terms}
     return state
@@ -129,6 +134,8 @@ def _load_trainer_state(trainer: "Trainer", ckpt: Dict[str, Any], allow_changes:
         trainer.sched_d.load_state_dict(ckpt["sched_d"])
         trainer.loader.load_state_dict(ckpt["data"])
         _load_scalers(trainer, ckpt.get("amp"))
+        augmentation._load_augment_state(trainer.augment, ckpt.get("augment"))
+        trainer.last_real = augmentation._load_real_state(ckpt.get("last_real"), trainer.device)
         saved_terms = ckpt.get("regularizers") or {}
         for term in trainer.loss_terms:
             if (term.name or type(term).__name__) in saved_terms:

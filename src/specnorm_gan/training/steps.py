@@ -23,17 +23,17 @@ from torch import Tensor, nn
 
 from ..losses import GANLoss
 from ..regularizers import LossContext, Regularizer, get_regularizer
-from .config import TrainConfig
+from .config import _WEIGHT_TERMS, TrainConfig
 from .precision import Precision, _skipped_step
 
 
 def _loss_terms(config: TrainConfig) -> List[Regularizer]:
-    """The regularizers of a (resolved) config: ``gp_weight``, ``r1_weight``, then ``config.regularizers``."""
+    """The regularizers of a (resolved) config: the ``*_weight`` fields (gp, r1, r2, lecam, bcr, zcr, zcr_g),
+    then ``config.regularizers``."""
     terms: List[Regularizer] = []
-    if config.gp_weight:
-        terms.append(get_regularizer("gp", weight=config.gp_weight))
-    if config.r1_weight:
-        terms.append(get_regularizer("r1", weight=config.r1_weight))
+    for name, weight_field in _WEIGHT_TERMS:
+        if getattr(config, weight_field):
+            terms.append(get_regularizer(name, weight=getattr(config, weight_field)))
     for name, kwargs in config.regularizers.items():
         terms.append(get_regularizer(name, **kwargs))
     return terms
@@ -59,11 +59,14 @@ def _d_loss(
     terms: Sequence[Regularizer],
     precision: Precision,
     generator: torch.Generator,
+    augment: Optional[nn.Module] = None,
 ) -> Tuple[Tensor, Tensor]:
     """D loss of one step and ``[adversarial loss, mean D(real), mean D(fake)]`` (detached).
 
     ``D_train`` is the module that takes the main forward (the DDP wrapper in distributed runs),
-    ``D`` the plain module that the loss terms see.
+    ``D`` the plain module that the loss terms see. ``augment`` (DiffAugment / ADA) transforms the
+    concatenated real + fake batch before D (the terms see the augmented batches); an adaptive one
+    is then told D's outputs on the reals (its controller stays on the device).
     """
     with precision.autocast():
         with torch.no_grad():
@@ -73,15 +76,19 @@ def _d_loss(
         fake = fake.to(x_real.dtype)
         x = torch.cat([x_real, fake])
         y = torch.cat([y_real, y_fake]) if y_fake is not None and y_real is not None else None
+        if augment is not None:
+            x = augment(x, generator)
         logits = D_train(x, y)
     logits = logits.float().view(-1)
     n = x_real.shape[0]
     real_logits, fake_logits = logits[:n], logits[n:]
+    if augment is not None:
+        augment.update(real_logits)
     loss = loss_fn.d_loss(real_logits, fake_logits)
     stats = torch.stack([loss.detach(), real_logits.detach().mean(), fake_logits.detach().mean()])
     if terms:
-        ctx = LossContext(D=D, G=G, fake=fake, d_out_fake=fake_logits, real=x_real, d_out_real=real_logits,
-                          y_real=y_real, y_fake=y_fake, generator=generator)
+        ctx = LossContext(D=D, G=G, fake=x[n:], d_out_fake=fake_logits, real=x[:n], d_out_real=real_logits,
+                          y_real=y_real, y_fake=y_fake, generator=generator, z=z)
         loss = _add_terms(loss, terms, ctx, precision)
     return loss, stats
 
@@ -96,14 +103,30 @@ def _g_loss(
     terms: Sequence[Regularizer],
     precision: Precision,
     generator: torch.Generator,
+    augment: Optional[nn.Module] = None,
+    real: Optional[Tuple[Tensor, Optional[Tensor]]] = None,
 ) -> Tensor:
-    """G loss of one step: ``G_train`` (DDP wrapper or G) makes the fakes, the plain ``D`` scores them."""
+    """G loss of one step: ``G_train`` (DDP wrapper or G) makes the fakes, the plain ``D`` scores them.
+
+    ``augment`` transforms the fakes before D (as in the D step). A loss with ``needs_real_logits``
+    (RpGAN) gets D's outputs on ``real`` (the last D step's real batch), scored in the same D forward.
+    """
     with precision.autocast():
         fake = G_train(z, y)
-        logits = D(fake, y)  # D in training mode (its power iteration advances), parameters frozen
-    loss = loss_fn.g_loss(logits.float())
+        x, yy = fake, y
+        n = fake.shape[0]
+        if loss_fn.needs_real_logits:
+            if real is None:
+                raise ValueError(f"the {loss_fn.name!r} G loss needs a real batch")
+            x = torch.cat([fake, real[0].to(fake.dtype)])
+            yy = torch.cat([y, real[1]]) if y is not None and real[1] is not None else None
+        if augment is not None:
+            x = augment(x, generator)
+        logits = D(x, yy).float().view(-1)  # D in training mode (its power iteration advances), parameters frozen
+    fake_logits = logits[:n]
+    loss = loss_fn.g_loss(fake_logits, logits[n:]) if loss_fn.needs_real_logits else loss_fn.g_loss(fake_logits)
     if terms:
-        ctx = LossContext(D=D, G=G, fake=fake, d_out_fake=logits.float().view(-1), y_fake=y, generator=generator)
+        ctx = LossContext(D=D, G=G, fake=fake, d_out_fake=fake_logits, y_fake=y, generator=generator, z=z)
         loss = _add_terms(loss, terms, ctx, precision)
     return loss
 

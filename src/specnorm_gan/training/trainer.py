@@ -12,9 +12,10 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import torch
 from torch import Tensor, nn
 
+from ..augment import AdaptiveAugment
 from ..data import ImageDataset, InMemoryLoader, to_float_images
 from ..losses import get_loss
-from . import evaluation, logs, loop, state, steps
+from . import augmentation, evaluation, logs, loop, state, steps
 from .build import _check_models_and_data, _make_optimizer, _maybe_to_device, _model_device, build_models
 from .checkpoint import load_checkpoint
 from .config import TrainConfig, _resolve, _validate
@@ -87,7 +88,8 @@ class Trainer:
         self.iteration = 0
         self.elapsed = 0.0
         self.last_checkpoint: Optional[str] = None
-        self._log = logs._MetricsLog(cfg.log_every, self.device, amp_columns=self.precision.scales_loss)
+        self._log = logs._MetricsLog(cfg.log_every, self.device, amp_columns=self.precision.scales_loss,
+                                     ada_column=isinstance(self.augment, AdaptiveAugment))
         self._stop_signal: Optional[int] = None
         self._d_step_fn, self._g_step_fn = _compiled(self._d_forward, self._g_forward, cfg.compile, cfg.compile_mode)
         if self.is_main and cfg.out_dir is not None:
@@ -116,6 +118,10 @@ class Trainer:
         self.loss_fn = get_loss(cfg.loss, **cfg.loss_kwargs)
         #: The regularizers (:mod:`specnorm_gan.regularizers`) of the run, D-side and G-side.
         self.loss_terms = steps._loss_terms(cfg)
+        #: DiffAugment / ADA module applied to D's inputs (training/augmentation.py), or None.
+        self.augment = augmentation._build_augment(cfg, self.device)
+        #: The last D step's real batch ``(x, y)``, reused by the RpGAN G step (None until a D step ran).
+        self.last_real: Optional[tuple] = None
         self._d_terms = [t for t in self.loss_terms if t.side == "d"]
         self._g_terms = [t for t in self.loss_terms if t.side == "g"]
         impl = cfg.optimizer_impl
@@ -154,17 +160,25 @@ class Trainer:
 
     # ------------------------------------------------------------------ the steps (training/steps.py)
     def _g_forward(self, z: Tensor, y: Optional[Tensor]) -> Tensor:
-        return steps._g_loss(self.G, self.G_ddp, self.D, z, y, self.loss_fn, self._g_terms, self.precision, self.noise_gen)
+        return steps._g_loss(self.G, self.G_ddp, self.D, z, y, self.loss_fn, self._g_terms, self.precision, self.noise_gen,
+                             self.augment, self.last_real)
 
     def _d_forward(self, x_real: Tensor, y_real: Optional[Tensor], z: Tensor, y_fake: Optional[Tensor]) -> Any:
         return steps._d_loss(self.G, self.D, self.D_ddp, x_real, y_real, z, y_fake, self.loss_fn, self._d_terms,
-                             self.precision, self.noise_gen)
+                             self.precision, self.noise_gen, self.augment)
+
+    def _next_real(self) -> Any:
+        x_u8, y_real = self.loader.next_batch()
+        x_real = to_float_images(x_u8, self.config.dequantize, self.noise_gen, self.config.channels_last)
+        return x_real, (y_real if self.num_classes else None)
 
     def g_step(self) -> Tensor:
         """One G update (D frozen, in training mode). Returns the detached loss (no host sync)."""
         z = steps._noise(self.g_batch_size, self.z_dim, self._uniform_z, self.noise_gen, self.device)
         y = steps._labels(self.g_batch_size, self.num_classes, self.noise_gen, self.device)
         skipped = self.skipped_steps[0] if self.skipped_steps is not None else None
+        if self.loss_fn.needs_real_logits and self.last_real is None:  # first G step of a g_first run
+            self.last_real = self._next_real()
         return steps._g_update(self._g_step_fn, self.D, self.opt_g, z, y, self.precision, self.scaler_g, skipped)
 
     def d_step(self, x_real: Optional[Tensor] = None, y_real: Optional[Tensor] = None) -> Tensor:
@@ -173,10 +187,11 @@ class Trainer:
         Returns a detached tensor ``[loss_d, mean D(real), mean D(fake)]`` (no host sync).
         """
         if x_real is None:
-            x_u8, y_real = self.loader.next_batch()
-            x_real = to_float_images(x_u8, self.config.dequantize, self.noise_gen, self.config.channels_last)
+            x_real, y_real = self._next_real()
         if not self.num_classes:
             y_real = None
+        if self.loss_fn.needs_real_logits:
+            self.last_real = (x_real, y_real)
         z = steps._noise(self.batch_size, self.z_dim, self._uniform_z, self.noise_gen, self.device)
         y_fake = steps._labels(self.batch_size, self.num_classes, self.noise_gen, self.device)
         skipped = self.skipped_steps[1] if self.skipped_steps is not None else None
@@ -195,8 +210,9 @@ class Trainer:
     def _flush_metrics(self) -> Optional[Dict[str, float]]:
         """Reads the metrics of the iterations since the last flush (one host sync); raises on non-finite losses."""
         lrs = {"lr_g": loop._lr_used(self.sched_g, self.iteration - 1), "lr_d": loop._lr_used(self.sched_d, self.iteration - 1)}
+        ada_p = self.augment.p if isinstance(self.augment, AdaptiveAugment) else None
         return self._log.flush(self.iteration, self.D, lrs, self.config, self.elapsed, self.is_main, self._ctrl_group,
-                               self.last_checkpoint, self.skipped_steps)
+                               self.last_checkpoint, self.skipped_steps, ada_p)
 
     def generate_grid(self) -> Tensor:
         """Images from the fixed ``z`` (EMA G when on), one row per class for conditional models, in ``[-1, 1]``."""
