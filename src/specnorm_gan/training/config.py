@@ -334,7 +334,7 @@ def _validate_regularizers(config: TrainConfig) -> None:
     unknown = [k for k in regs if k not in list_regularizers()]
     if unknown:
         raise ValueError(f"unknown regularizers {unknown}; registered: {list_regularizers()}")
-    for name, weight_field in (("gp", "gp_weight"), ("r1", "r1_weight")):
+    for name, weight_field in (("gp", "gp_weight"), ("r1", "r1_weight"), ("ortho", "ortho_weight")):
         if name in regs and getattr(config, weight_field):
             raise ValueError(f"{weight_field}={getattr(config, weight_field)!r} and regularizers[{name!r}] both ask for the "
                              f"{name} term; give it once")

@@ -28,12 +28,14 @@ from .precision import Precision, _skipped_step
 
 
 def _loss_terms(config: TrainConfig) -> List[Regularizer]:
-    """The regularizers of a (resolved) config: ``gp_weight``, ``r1_weight``, then ``config.regularizers``."""
+    """The regularizers of a (resolved) config: ``gp_weight``, ``r1_weight``, ``ortho_weight``, then ``config.regularizers``."""
     terms: List[Regularizer] = []
     if config.gp_weight:
         terms.append(get_regularizer("gp", weight=config.gp_weight))
     if config.r1_weight:
         terms.append(get_regularizer("r1", weight=config.r1_weight))
+    if config.ortho_weight:
+        terms.append(get_regularizer("ortho", weight=config.ortho_weight))
     for name, kwargs in config.regularizers.items():
         terms.append(get_regularizer(name, **kwargs))
     return terms
