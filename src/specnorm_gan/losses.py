@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -54,6 +54,7 @@ __all__ = [
     "least_squares_g_loss",
     "gradient_penalty",
     "r1_penalty",
+    "orthogonal_regularization",
 ]
 
 
@@ -608,3 +609,37 @@ def r2_penalty(D: Callable[..., Tensor], fake: Tensor, y: Optional[Tensor] = Non
         True
     """
     return r1_penalty(D, fake, y)
+
+
+def orthogonal_regularization(params: Iterable[Tensor]) -> Tensor:
+    r"""BigGAN's orthogonal regularization, :math:`\sum_W \lVert W W^\top \odot (1 - I) \rVert_F^2` (Brock et al., 2019, eq. 3).
+
+    Each weight with two or more dimensions is read as a matrix ``(out, -1)``; only the off-diagonal
+    Gram entries are penalised (filter norms stay free). The gradient per weight is
+    ``4 (W W^T \odot (1 - I)) W``; BigGAN-PyTorch's ``utils.ortho`` adds ``2 beta (W W^T \odot (1 - I)) W``
+    to the gradient, i.e. half of this with the same ``beta``. Vectors (biases, gains) are skipped.
+
+    Args:
+        params: the weights (e.g. ``G.parameters()``, without the shared embedding as in BigGAN).
+
+    Returns:
+        Scalar tensor (float32 or the weights' dtype).
+
+    Example::
+
+        >>> w = torch.tensor([[1.0, 0.0], [1.0, 1.0]])  # W W^T off-diagonal entries: 1, 1
+        >>> float(orthogonal_regularization([w]))
+        2.0
+    """
+    total: Optional[Tensor] = None
+    for p in params:
+        if p.dim() < 2:
+            continue
+        w = p.flatten(1)
+        gram = w @ w.t()
+        off = gram - torch.diag_embed(torch.diagonal(gram))
+        term = off.pow(2).sum()
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError("orthogonal_regularization: no weight with 2 or more dimensions among the parameters")
+    return total

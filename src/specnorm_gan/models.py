@@ -440,12 +440,14 @@ class _GeneratorMixin(_RecordsConfig):
             )
         _check_labels(y, self.num_classes, z.shape[0], name, allow_soft=True)
 
-    def sample_z(self, n: int, generator: Optional[torch.Generator] = None) -> Tensor:
+    def sample_z(self, n: int, generator: Optional[torch.Generator] = None, truncation: Optional[float] = None) -> Tensor:
         """Draws ``n`` latent vectors (``N(0, I)``, or ``U(-1, 1)`` when ``z_dist="uniform"``) on G's device.
 
         Args:
             n: number of vectors.
             generator: optional random generator (on G's device).
+            truncation: draw from the normal truncated at ``|z| <= truncation`` (BigGAN's truncation
+                trick, :func:`specnorm_gan.truncation.truncated_normal`; normal latents only).
 
         Returns:
             Tensor of shape ``(n, z_dim)``.
@@ -453,11 +455,19 @@ class _GeneratorMixin(_RecordsConfig):
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be an int >= 0, got {n!r}")
         device, dtype = _model_device(self), _model_dtype(self)
+        if truncation is not None:
+            if self.z_dist != "normal":
+                raise ValueError(f"truncation applies to normal latents; this generator draws z_dist={self.z_dist!r}")
+            from .truncation import truncated_normal
+
+            return truncated_normal((n, self.z_dim), truncation, generator, device, dtype)
         if self.z_dist == "uniform":
             return torch.rand(n, self.z_dim, device=device, dtype=dtype, generator=generator).mul_(2).sub_(1)
         return torch.randn(n, self.z_dim, device=device, dtype=dtype, generator=generator)
 
-    def sample(self, n: int, y: Optional[Tensor] = None, generator: Optional[torch.Generator] = None) -> Tensor:
+    def sample(
+        self, n: int, y: Optional[Tensor] = None, generator: Optional[torch.Generator] = None, truncation: Optional[float] = None
+    ) -> Tensor:
         """Generates ``n`` images with fresh latent vectors, in the current mode (train/eval).
 
         Runs under the caller's grad mode (wrap in ``torch.no_grad()`` for evaluation). A
@@ -467,11 +477,12 @@ class _GeneratorMixin(_RecordsConfig):
             n: number of images.
             y: class labels ``(n,)`` (conditional generators only).
             generator: optional random generator for ``z`` (on G's device).
+            truncation: truncation threshold of ``z`` (see :meth:`sample_z`).
 
         Returns:
             Images of shape ``(n, out_channels, resolution, resolution)`` in ``[-1, 1]``.
         """
-        z = self.sample_z(n, generator)
+        z = self.sample_z(n, generator, truncation)
         if self.num_classes > 0 and y is None:
             y = torch.arange(n, device=z.device) % self.num_classes
         return self(z, y)

@@ -30,6 +30,7 @@ from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from torch import nn
 
+from .biggan import BigGANDiscriminator, BigGANGenerator
 from .blocks import init_weights
 from .models import SNDCGANDiscriminator, SNDCGANGenerator, SNResNetDiscriminator, SNResNetGenerator
 
@@ -60,6 +61,9 @@ class TrainHParams:
         weight_clip: clip D weights to ``[-c, c]`` after each D step (WGAN); ``None`` = no clipping.
         update_order: ``"g_first"`` (official: each iteration starts with the G step, then
             ``n_dis`` D steps) or ``"d_first"`` (``n_dis`` D steps, then the G step).
+        ema_decay: decay of the EMA of G (used when the run keeps one, ``TrainConfig(ema=True)``).
+        ema_start: G updates before which the EMA copies G.
+        ortho_weight: weight of BigGAN's orthogonal regularization of G (0 = none).
         preset: name of the preset these values come from.
 
     Example::
@@ -90,6 +94,9 @@ class TrainHParams:
     r1_weight: float = 0.0
     weight_clip: Optional[float] = None
     update_order: str = "g_first"
+    ema_decay: float = 0.9999
+    ema_start: int = 0
+    ortho_weight: float = 0.0
     preset: str = ""
 
 
@@ -154,8 +161,8 @@ class GANSpec:
     preset: Preset
 
 
-_GENERATORS = {"resnet": SNResNetGenerator, "cnn": SNDCGANGenerator}
-_DISCRIMINATORS = {"resnet": SNResNetDiscriminator, "cnn": SNDCGANDiscriminator}
+_GENERATORS = {"resnet": SNResNetGenerator, "cnn": SNDCGANGenerator, "biggan": BigGANGenerator}
+_DISCRIMINATORS = {"resnet": SNResNetDiscriminator, "cnn": SNDCGANDiscriminator, "biggan": BigGANDiscriminator}
 
 PRESETS: Dict[str, Preset] = {}
 
@@ -474,6 +481,38 @@ for _loss in ("bce", "hinge", "wasserstein"):
 
 
 # --------------------------------------------------------------------------------------------
+# SAGAN / BigGAN family (TTUR, Adam beta1 0, EMA of G; see specnorm_gan.biggan)
+# --------------------------------------------------------------------------------------------
+_BG_TTUR = dict(n_dis=1, lr_g=1e-4, lr_d=4e-4, betas_g=(0.0, 0.999), betas_d=(0.0, 0.999), lr_decay="none", ema_decay=0.9999)
+_add("imagenet128-sagan", "SAGAN, ImageNet 128 px, 1000 classes (BigGAN-PyTorch's SAGAN: ch 64, shared embedding, attention at 64 px)",
+     "ajbrock/BigGAN-PyTorch scripts/launch_SAGAN_bs128x2_ema.sh (batch 128 x 2 accumulations, G 1e-4 / D 4e-4, B2 0.999, "
+     "1 D step, xavier init, EMA from 2000); iterations = train.py's 100 epochs at batch 256",
+     "imagenet", "biggan", 128, 1000,
+     TrainHParams(batch_size=256, g_batch_size=256, iterations=500_000, ema_start=2000, **_BG_TTUR),  # type: ignore[arg-type]
+     {"arch": "sagan-128", "init": "xavier"}, {"arch": "sagan-128", "init": "xavier"})
+_add("imagenet128-biggan", "BigGAN (ch 96), ImageNet 128 px, 1000 classes: shared embedding, hierarchical z (120 = 6 x 20), "
+     "attention at 64 px, orthogonal init and regularization",
+     "ajbrock/BigGAN-PyTorch scripts/launch_BigGAN_bs256x8.sh (batch 256 x 8 accumulations, G 1e-4 / D 4e-4, B2 0.999, 1 D step, "
+     "EMA from 20000); ortho_weight 1e-4 from the BigGAN paper (section 3.1; the script sets --G_ortho 0.0)",
+     "imagenet", "biggan", 128, 1000,
+     TrainHParams(batch_size=2048, g_batch_size=2048, iterations=150_000, ema_start=20_000, ortho_weight=1e-4, z_dim=120, **_BG_TTUR),  # type: ignore[arg-type]
+     {"arch": "biggan-128"}, {"arch": "biggan-128"})
+_add("imagenet128-biggan-deep", "BigGAN-deep (ch 128, 2 blocks per stage), ImageNet 128 px, 1000 classes",
+     "ajbrock/BigGAN-PyTorch scripts/launch_BigGAN_deep.sh (batch 256 x 8, G 1e-4 / D 4e-4, B2 0.999, 1 D step, z 128, "
+     "shared 128, EMA from 20000); ortho_weight 1e-4 (paper; the script sets 0)",
+     "imagenet", "biggan", 128, 1000,
+     TrainHParams(batch_size=2048, g_batch_size=2048, iterations=150_000, ema_start=20_000, ortho_weight=1e-4, z_dim=128, **_BG_TTUR),  # type: ignore[arg-type]
+     {"arch": "biggan-deep-128"}, {"arch": "biggan-deep-128"})
+_add("cifar10-biggan", "BigGAN, CIFAR-10 32 px, 10 classes (StudioGAN: ch 96, z 80 = 4 x 20, shared 128, attention after G block 2 / D block 1)",
+     "POSTECH-CVLab/PyTorch-StudioGAN src/configs/CIFAR10/BigGAN.json (batch 64, Adam 2e-4 (0.5, 0.999), 5 D steps, "
+     "100K steps, ortho init, EMA 0.9999 from 1000, d_first) and src/models/big_resnet.py",
+     "cifar10", "biggan", 32, 10,
+     TrainHParams(n_dis=5, lr_g=2e-4, lr_d=2e-4, betas_g=(0.5, 0.999), betas_d=(0.5, 0.999), batch_size=64, g_batch_size=64,
+                  iterations=100_000, lr_decay="none", update_order="d_first", ema_decay=0.9999, ema_start=1000, z_dim=80),
+     {"arch": "biggan-32"}, {"arch": "biggan-32"})
+
+
+# --------------------------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------------------------
 _DEFAULT_PRESETS = {
@@ -486,8 +525,10 @@ _DEFAULT_PRESETS = {
     ("cnn", 32): ("cifar10-cnn", "cifar10-cnn"),
     ("cnn", 48): ("stl10-cnn48", "stl10-cnn48"),
     ("cnn", 64): ("ck-cifar10", "ck-cifar10"),
+    ("biggan", 32): ("cifar10-biggan", "cifar10-biggan"),
+    ("biggan", 128): ("imagenet128-biggan", "imagenet128-biggan"),
 }
-_ARCH_ALIASES = {"resnet": "resnet", "cnn": "cnn", "dcgan": "cnn", "standard_cnn": "cnn", "sndcgan": "cnn"}
+_ARCH_ALIASES = {"resnet": "resnet", "cnn": "cnn", "dcgan": "cnn", "standard_cnn": "cnn", "sndcgan": "cnn", "biggan": "biggan"}
 
 
 def list_presets() -> List[str]:

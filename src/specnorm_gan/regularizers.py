@@ -43,7 +43,7 @@ from typing import Any, Callable, ClassVar, Dict, List, Optional, Type, TypeVar
 import torch
 from torch import Tensor, nn
 
-from .losses import gradient_penalty, r1_penalty
+from .losses import gradient_penalty, orthogonal_regularization, r1_penalty
 
 __all__ = [
     "LossContext",
@@ -55,6 +55,7 @@ __all__ = [
     "BalancedConsistency",
     "LatentConsistencyD",
     "LatentConsistencyG",
+    "OrthogonalRegularization",
     "register_regularizer",
     "get_regularizer",
     "list_regularizers",
@@ -261,6 +262,30 @@ class R1Penalty(Regularizer):
         if ctx.real is None:
             raise ValueError("the R1 penalty needs the real batch (a D-side term)")
         return r1_penalty(ctx.D, ctx.real, ctx.y_real)
+
+
+@register_regularizer("ortho")
+class OrthogonalRegularization(Regularizer):
+    """BigGAN's orthogonal regularization of G (:func:`specnorm_gan.losses.orthogonal_regularization`), a G-side term.
+
+    Applies to every G weight with two or more dimensions except the shared class embedding
+    (``G.shared``, skipped as in BigGAN-PyTorch). Weight 1e-4 in the BigGAN paper.
+
+    Example::
+
+        >>> G = nn.Linear(3, 2, bias=False)
+        >>> ctx = LossContext(D=nn.Identity(), G=G, fake=torch.zeros(1), d_out_fake=torch.zeros(1))
+        >>> w = G.weight
+        >>> bool(torch.isclose(OrthogonalRegularization(1e-4)(ctx), 2 * (w[0] @ w[1]) ** 2))
+        True
+    """
+
+    side = "g"
+
+    def __call__(self, ctx: LossContext) -> Tensor:
+        shared = getattr(ctx.G, "shared", None)
+        skip = {id(p) for p in shared.parameters()} if isinstance(shared, nn.Module) else set()
+        return orthogonal_regularization(p for p in ctx.G.parameters() if id(p) not in skip)
 
 
 # Data-efficient terms (LeCam, bCR, zCR, R2): defined in data_efficient.py, registered on import

@@ -44,6 +44,8 @@ class TrainConfig:
         momentum_d: SGD momentum of D (``optimizer_d="sgd"``).
         gp_weight: weight of the WGAN-GP gradient penalty added to the D loss (0: none).
         r1_weight: factor of the R1 penalty added to the D loss (``gamma / 2``; 0: none).
+        ortho_weight: weight of BigGAN's orthogonal regularization added to the G loss (the ``"ortho"``
+            regularizer; default: the preset's, 1e-4 for the ImageNet BigGAN presets, else 0).
         weight_clip: clip D's parameters to ``[-c, c]`` after each D step (WGAN); 0: none.
         update_order: ``"g_first"`` (official: G step, then ``n_dis`` D steps) or ``"d_first"``.
         batch_size: D batch (real images per D step, the same number of fakes).
@@ -52,8 +54,8 @@ class TrainConfig:
         lr_decay: ``"linear"`` (to 0 at ``iterations``) or ``"none"``.
         decay_start: iteration where the linear decay starts.
         ema: keep an exponential moving average of G (used for samples when on).
-        ema_decay: EMA decay per G step.
-        ema_start: iterations before which the EMA simply copies G.
+        ema_decay: EMA decay per G step (default: the preset's, else 0.9999).
+        ema_start: iterations before which the EMA simply copies G (default: the preset's, else 0).
         amp: ``"none"``, ``"bf16"`` or ``"fp16"`` (``torch.autocast``; spectral norm stays float32). ``"fp16"``
             scales each loss with its own ``torch.amp.GradScaler`` (one for G, one for D): steps whose
             gradients overflow are skipped, counted in ``metrics.csv`` (``skipped_g``, ``skipped_d``).
@@ -131,6 +133,7 @@ class TrainConfig:
     momentum_d: Optional[float] = None
     gp_weight: Optional[float] = None
     r1_weight: Optional[float] = None
+    ortho_weight: Optional[float] = None
     weight_clip: Optional[float] = None
     update_order: Optional[str] = None
     batch_size: Optional[int] = None
@@ -140,8 +143,8 @@ class TrainConfig:
     decay_start: Optional[int] = None
     # options
     ema: bool = False
-    ema_decay: float = 0.9999
-    ema_start: int = 0
+    ema_decay: Optional[float] = None
+    ema_start: Optional[int] = None
     amp: str = "none"
     channels_last: bool = False
     compile: bool = False
@@ -214,6 +217,9 @@ _HPARAM_FIELDS = (
     "momentum_d",
     "gp_weight",
     "r1_weight",
+    "ortho_weight",
+    "ema_decay",
+    "ema_start",
     "weight_clip",
     "update_order",
     "n_dis",
@@ -237,7 +243,8 @@ _HPARAM_FIELDS = (
 )
 # The regularizer each weight field adds (training/steps.py builds them in this order).
 _WEIGHT_TERMS = (("gp", "gp_weight"), ("r1", "r1_weight"), ("r2", "r2_weight"), ("lecam", "lecam_weight"),
-                 ("bcr", "bcr_weight"), ("zcr", "zcr_weight"), ("zcr_g", "zcr_g_weight"))
+                 ("bcr", "bcr_weight"), ("zcr", "zcr_weight"), ("zcr_g", "zcr_g_weight"),
+                 ("ortho", "ortho_weight"))
 
 # Used when neither the config nor the preset says: the official CIFAR-10 ResNet settings.
 _FALLBACK_HPARAMS: Dict[str, Any] = {
@@ -258,6 +265,9 @@ _FALLBACK_HPARAMS: Dict[str, Any] = {
     "momentum_d": 0.0,
     "gp_weight": 0.0,
     "r1_weight": 0.0,
+    "ortho_weight": 0.0,
+    "ema_decay": 0.9999,
+    "ema_start": 0,
     "weight_clip": 0.0,
     "update_order": "g_first",
     "diffaugment": "",

@@ -28,7 +28,7 @@ from .precision import Precision, _skipped_step
 
 
 def _loss_terms(config: TrainConfig) -> List[Regularizer]:
-    """The regularizers of a (resolved) config: the ``*_weight`` fields (gp, r1, r2, lecam, bcr, zcr, zcr_g),
+    """The regularizers of a (resolved) config: the ``*_weight`` fields (gp, r1, r2, lecam, bcr, zcr, zcr_g, ortho),
     then ``config.regularizers``."""
     terms: List[Regularizer] = []
     for name, weight_field in _WEIGHT_TERMS:
