@@ -23,6 +23,7 @@ from specnorm_gan import (
     list_presets,
 )
 from specnorm_gan.layers import is_spectral_norm
+from test_biggan_models import expected_biggan_32, expected_biggan_128, expected_biggan_deep_128, expected_sagan_128
 from specnorm_gan.losses import get_loss
 
 TINY = 1 / 16  # channel multiplier for the shape tests
@@ -139,6 +140,11 @@ def test_count_formulas_reproduce_the_reference() -> None:
     assert _resnet_d_count((64, 128, 256, 512, 1024, 1024), (True,) * 5 + (False,), 1000) == 30_041_857
 
 
+# BigGAN-family presets: counts from the published layer lists, computed in test_biggan_models.py.
+EXPECTED_COUNTS["imagenet128-sagan"] = expected_sagan_128()
+EXPECTED_COUNTS["imagenet128-biggan"] = expected_biggan_128()
+EXPECTED_COUNTS["imagenet128-biggan-deep"] = expected_biggan_deep_128()
+EXPECTED_COUNTS["cifar10-biggan"] = expected_biggan_32()
 EXPECTED_COUNTS["dogcat128-projection"] = (
     _resnet_g_count(128, 4, (512, 512, 256, 256, 128, 64), 143),  # CH resnet_small (ch=64)
     _resnet_d_count((64, 128, 256, 256, 512, 512), (True,) * 5 + (False,), 143),  # CH snresnet_small

@@ -528,7 +528,7 @@ _DEFAULT_PRESETS = {
     ("biggan", 32): ("cifar10-biggan", "cifar10-biggan"),
     ("biggan", 128): ("imagenet128-biggan", "imagenet128-biggan"),
 }
-_ARCH_ALIASES = {"resnet": "resnet", "cnn": "cnn", "dcgan": "cnn", "standard_cnn": "cnn", "sndcgan": "cnn", "biggan": "biggan"}
+_ARCH_ALIASES = {"cnn": "cnn", "dcgan": "cnn", "resnet": "resnet", "sndcgan": "cnn", "standard_cnn": "cnn", "biggan": "biggan"}
 
 
 def list_presets() -> List[str]:
@@ -566,7 +566,7 @@ def get_preset(name: str) -> Preset:
 def _default_preset(arch: str, resolution: int, num_classes: int) -> Preset:
     key = _ARCH_ALIASES.get(str(arch).lower())
     if key is None:
-        raise ValueError(f"unknown arch {arch!r}; expected one of {sorted(_ARCH_ALIASES)}")
+        raise ValueError(f"unknown arch {arch!r}; expected one of {list(_ARCH_ALIASES)}")
     if (key, resolution) not in _DEFAULT_PRESETS:
         designs = sorted(r for a, r in _DEFAULT_PRESETS if a == key)
         raise ValueError(f"no {key} design for resolution {resolution!r}; expected one of {designs}")

@@ -12,7 +12,17 @@ __all__ = ["truncated_normal", "check_truncation"]
 
 
 def check_truncation(truncation: float) -> float:
-    """Validates a truncation threshold (a finite float > 0)."""
+    """Returns ``truncation`` as a float after checking that it is a finite number > 0.
+
+    Example::
+
+        >>> check_truncation(1)
+        1.0
+        >>> check_truncation(0)
+        Traceback (most recent call last):
+        ...
+        ValueError: truncation must be a finite float > 0 (the |z| threshold, e.g. 0.5), got 0
+    """
     if isinstance(truncation, bool) or not isinstance(truncation, (int, float)) or not math.isfinite(truncation) or truncation <= 0:
         raise ValueError(f"truncation must be a finite float > 0 (the |z| threshold, e.g. 0.5), got {truncation!r}")
     return float(truncation)
