@@ -108,6 +108,9 @@ EXPECTED_COUNTS: Dict[str, Tuple[int, int]] = {
     "xy-sngan-proj": (12_141_827 + 2 * (10 - 1) * (1024 + 512 + 256), 10_519_297 + 10 * 4 * 4 * 1024),
     **{f"ct-dcgan-{k}": (3_805_699, 2_935_873) for k in ("bce", "hinge", "wasserstein")},
     **{f"ct-resnet-{k}": (1_154_947, 1_053_825) for k in ("bce", "hinge", "wasserstein")},
+    # derived: StudioGAN's g_conv_dim = d_conv_dim = 64 give the CH 32 px widths; its D head has a bias (+1)
+    "studiogan-sngan-32": (4_276_739, 1_053_824 + 1),
+    "studiogan-projection-32": (4_304_387, 1_055_104 + 1),
 }
 
 

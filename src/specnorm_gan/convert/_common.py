@@ -60,6 +60,22 @@ def unwrap(obj: Mapping[str, Any], containers: Sequence[str]) -> StateDict:
     return tensors
 
 
+def torch_sn_names(state: StateDict, prefix: str = "module.") -> StateDict:
+    """Drops a ``DataParallel`` / DDP ``prefix`` and renames ``torch.nn.utils.spectral_norm``'s ``weight_orig`` to ``weight``.
+
+    torch's hook-based SN keeps the raw weight as ``<layer>.weight_orig`` beside ``weight_u`` and
+    ``weight_v`` (the layout this library's SN layers load directly).
+
+    Example::
+
+        >>> sorted(torch_sn_names({"module.c.weight_orig": torch.ones(1), "module.c.weight_u": torch.ones(1)}))
+        ['c.weight', 'c.weight_u']
+    """
+    if state and all(k.startswith(prefix) for k in state):
+        state = {k[len(prefix):]: v for k, v in state.items()}
+    return {(k[: -len("_orig")] if k.endswith(".weight_orig") else k): v for k, v in state.items()}
+
+
 def rename(state: StateDict, rules: Sequence[Tuple[str, str]], what: str) -> StateDict:
     """Renames every key by the first matching regex rule; a key that no rule matches is an error."""
     out: StateDict = {}
