@@ -9,6 +9,7 @@ cited there), whose state dicts carry exactly the keys listed below. The checkpo
 import pytest
 import torch
 
+from _convert_util import randomize
 from _studiogan import StudioDiscriminator, StudioGenerator
 from specnorm_gan import SNResNetDiscriminator, from_pretrained
 from specnorm_gan.convert import load_source
@@ -36,17 +37,7 @@ D_KEYS = {
 }
 
 
-def _randomize(model, gen):
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * (0.1 if "embed" in name else 0.3))
-            if "embed0" in name:  # multiples of 2^-10, so 1 + embed0 is exact in float32 and float64 alike
-                p.copy_(torch.round(p * 1024) / 1024)
-        for name, buf in model.named_buffers():
-            if name.endswith("running_mean"):
-                buf.copy_(torch.randn(buf.shape, generator=gen) * 0.1)
-            elif name.endswith("running_var"):
-                buf.copy_(torch.rand(buf.shape, generator=gen) + 0.5)
+_randomize = randomize
 
 
 def _save(tmp_path, model, kind):

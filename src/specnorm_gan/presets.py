@@ -361,6 +361,23 @@ _add("studiogan-projection-32", "PyTorch-StudioGAN ResNet SNGAN with cBN + proje
      "POSTECH-CVLab/PyTorch-StudioGAN src/configs/CIFAR10/SNGAN.yaml (g_cond_mtd cBN, d_cond_mtd PD), src/models/resnet.py",
      "cifar10", "resnet", 32, 10, _SG, g=_SG_G, d=_SG_D)
 
+# mmgeneration / mmagic SNGAN and SNGAN-Proj as published (targets of specnorm_gan.convert): configs/sngan_proj
+# come "woReLUinplace" (the presets above) and "wReLUinplace", whose in-place ReLU makes the
+# SNGANDiscResBlock shortcut read ReLU(x) (D only); unconditional SNGAN uses plain affine BN (use_cbn=False).
+for _data in ("cifar10", "imagenet128"):
+    _base = PRESETS[f"mmgen-{_data}-projection"]
+    for _family, _k in (("projection", _base.num_classes), ("sngan", 0)):
+        for _inplace in (False, True):
+            _name = f"mmgen-{_data}-{_family}" + ("-inplace" if _inplace else "")
+            if _name in PRESETS:
+                continue
+            _add(_name, f"mmgeneration {'SNGAN-Proj' if _k else 'SNGAN'} {_base.resolution} px as published"
+                        f"{' (wReLUinplace: D shortcuts read ReLU(x))' if _inplace else ' (woReLUinplace)'}",
+                 "open-mmlab/mmgeneration mmgen/models/architectures/sngan_proj/{generator_discriminator,modules}.py, "
+                 f"configs/sngan_proj/*_{'w' if _inplace else 'wo'}ReLUinplace_*", _base.dataset, "resnet",
+                 _base.resolution, _k, _base.hparams, g=dict(_base.g_kwargs),
+                 d=dict(_base.d_kwargs, **({"shortcut_after_activation": True} if _inplace else {})))
+
 # --------------------------------------------------------------------------------------------
 # koshian2/SNGAN (seed 000) experiment grid, reference section 5.1
 # --------------------------------------------------------------------------------------------

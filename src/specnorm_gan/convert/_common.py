@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from ..layers import _normalize
-from ..presets import _DISCRIMINATORS, _GENERATORS, get_preset
+from ..presets import _DISCRIMINATORS, _GENERATORS, GANSpec, get_preset
 from ..pretrained import load_state_dict_checked
 
 StateDict = Dict[str, Tensor]
@@ -22,9 +22,10 @@ class Converted:
     """What a converter returns.
 
     Attributes:
-        model: the generator or discriminator with the converted weights.
+        model: the generator or discriminator with the converted weights (a :class:`GANSpec` for a
+            source file that holds both).
         preset: the preset the architecture comes from.
-        kind: ``"G"`` or ``"D"``.
+        kind: ``"G"``, ``"D"`` or ``"GAN"``.
         source: provenance written to ``config.json``.
 
     Example::
@@ -34,7 +35,7 @@ class Converted:
         'G'
     """
 
-    model: nn.Module
+    model: Union[nn.Module, GANSpec]
     preset: str
     kind: str
     source: Dict[str, Any] = field(default_factory=dict)
