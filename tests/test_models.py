@@ -109,6 +109,14 @@ EXPECTED_COUNTS: Dict[str, Tuple[int, int]] = {
     "xy-sngan-proj": (12_141_827 + 2 * (10 - 1) * (1024 + 512 + 256), 10_519_297 + 10 * 4 * 4 * 1024),
     **{f"ct-dcgan-{k}": (3_805_699, 2_935_873) for k in ("bce", "hinge", "wasserstein")},
     **{f"ct-resnet-{k}": (1_154_947, 1_053_825) for k in ("bce", "hinge", "wasserstein")},
+    # derived: StudioGAN's g_conv_dim = d_conv_dim = 64 give the CH 32 px widths; its D head has a bias (+1)
+    "studiogan-sngan-32": (4_276_739, 1_053_824 + 1),
+    "studiogan-projection-32": (4_304_387, 1_055_104 + 1),
+    # derived: the in-place ReLU changes no parameter; unconditional = the projection models minus cBN / embedding
+    "mmgen-cifar10-projection-inplace": (4_304_387, 1_055_104 + 1),
+    "mmgen-imagenet128-projection-inplace": (41_996_931, 39_443_137),
+    **{f"mmgen-cifar10-sngan{s}": (4_276_739, 1_053_824 + 1) for s in ("", "-inplace")},
+    **{f"mmgen-imagenet128-sngan{s}": (32_150_787, 39_443_137 - 1000 * 1024) for s in ("", "-inplace")},
 }
 
 
