@@ -35,6 +35,8 @@ class Pick:
     # TFLOP of one timed repeat (D step + G step, + an iteration where timed directly), from
     # torch.utils.flop_counter at full width: only shares the time budget between presets.
     tflop: float = 1.0
+    # Smallest channel multiplier the design builds at (attention needs 8 channels): --width below it is raised.
+    min_width: float = 0.0
 
 
 PICKS: List[Pick] = [
@@ -67,10 +69,21 @@ PICKS: List[Pick] = [
          batch=(4, 4), tflop=0.5),
     Pick("imagenet128-projection", "imagenet128-projection",
          "ResNet, 128 px, conditional (1000 classes): official sn_projection.yml", batch=(4, 8), tflop=0.79),
+    # The SN-GAN family's descendants (issue 15): SN in G and D, attention, shared embedding.
+    Pick("cifar10-biggan", "cifar10-biggan",
+         "BigGAN, 32 px, conditional: StudioGAN's CIFAR-10 BigGAN (ch 96, attention, hierarchical z)", tflop=3.0),
+    Pick("imagenet128-sagan", "imagenet128-sagan",
+         "SAGAN, 128 px, conditional (1000 classes): BigGAN-PyTorch's SAGAN configuration (ch 64, attention at 64 px)",
+         batch=(4, 4), tflop=0.5, min_width=0.125),
+    Pick("imagenet128-biggan", "imagenet128-biggan",
+         "BigGAN, 128 px, conditional (1000 classes): BigGAN-PyTorch's ch=96 configuration", batch=(4, 4), tflop=1.1,
+         min_width=0.125),
+    Pick("imagenet128-biggan-deep", "imagenet128-biggan-deep",
+         "BigGAN-deep, 128 px, conditional (1000 classes): BigGAN-PyTorch's BigGANdeep ch=128", batch=(4, 4), tflop=1.0),
 ]
 NOT_PICKED = (
-    "Not timed: the other 84 presets repeat these networks with other hyperparameters or a port's topology "
-    "options (cifar10-cnn-a...f, k2-*, ck-*, ct-*, xy-*, *-mimicry, mmgen-*, *-d512, *-cgl, flowers96-*), or are at "
+    f"Not timed: the other {len(set(sg.list_presets()) - {p.preset for p in PICKS})} presets repeat these networks with "
+    "other hyperparameters or a port's topology options (cifar10-cnn-a...f, k2-*, ck-*, ct-*, xy-*, *-mimicry, mmgen-*, *-d512, *-cgl, flowers96-*), or are at "
     "resolutions outside 32/48/96/128 (celeba64-resnet, imagenet64-projection, dogcat64/128/256-projection); "
     "no 48 px standard-CNN conditional preset with the paper's widths exists."
 )
@@ -97,7 +110,8 @@ def _trainer(spec: Any, G: nn.Module, D: nn.Module, data: sg.ImageDataset, batch
 def bench_preset(pick: Pick, args: argparse.Namespace, budget_s: float, log: Callable[[str], None]) -> Dict[str, Any]:
     t_start = time.perf_counter()
     torch.manual_seed(0)
-    spec = sg.build_gan(pick.preset, width=args.width, **pick.kwargs)
+    width = max(args.width, pick.min_width)
+    spec = sg.build_gan(pick.preset, width=width, **pick.kwargs)
     hp = spec.hparams
     published = (hp.batch_size, hp.g_batch_size)
     if args.quick:
@@ -152,7 +166,7 @@ def bench_preset(pick: Pick, args: argparse.Namespace, budget_s: float, log: Cal
             times[k]["it"] = [n_dis * d + g for d, g in zip(times[k]["d"], times[k]["g"])]
     ratios = {w: [a / b for a, b in zip(times["ours"][w], times["torch"][w])] for w in ("d", "g", "it")}
     res = {
-        "label": pick.label, "preset": pick.preset, "why": pick.why, "resolution": D.resolution,
+        "label": pick.label, "preset": pick.preset, "why": pick.why, "resolution": D.resolution, "width": width,
         "arch": f"{spec.preset.generator}/{spec.preset.discriminator}", "num_classes": G.num_classes,
         "published_batch": published, "batch": batch, "reduced": batch != published, "n_dis": n_dis,
         "direct_iteration": direct, "repeats": repeats,
@@ -164,7 +178,7 @@ def bench_preset(pick: Pick, args: argparse.Namespace, budget_s: float, log: Cal
         "seconds": time.perf_counter() - t_start,
     }
     log(
-        f"  {pick.label}: batch {batch[0]}/{batch[1]} ({'published' if not res['reduced'] else 'reduced'}), "
+        f"  {pick.label}{f' (width {width:g})' if width != args.width else ''}: batch {batch[0]}/{batch[1]} ({'published' if not res['reduced'] else 'reduced'}), "
         f"{repeats} repeats, D {fmt_time(med(times['ours']['d']))} x{fmt_ratio(ratios['d'])}, "
         f"G {fmt_time(med(times['ours']['g']))} x{fmt_ratio(ratios['g'])}, "
         f"iter {fmt_time(med(times['ours']['it']))} x{fmt_ratio(ratios['it'])} ({'direct' if direct else 'derived'}), "

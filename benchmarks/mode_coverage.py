@@ -22,12 +22,17 @@ Data: ring of 8 means on a circle of radius 2, std 0.02 (Unrolled GAN, VEEGAN); 
 XY-Ring8 MLPs at half width); SN variants use ``SNLinear`` on every D layer with the fused power
 iteration (one iteration per D forward). Training: 5 D steps per G step, 128 real + 128 fake per D
 step (one concatenated D forward), G batch 128, Adam lr 1e-3, betas (0.5, 0.9) for G and D (SNGAN
-paper setting D) with linear decay to 0, 1,200 G steps. See docs/benchmarks-quality.md.
+paper setting D) with linear decay to 0, 1,200 G steps. The ``biggan-32`` variant takes the training recipe
+of the ``cifar10-biggan`` preset that applies to MLPs: spectral norm in G as well as D, orthogonal
+initialisation, hinge loss, the preset's Adam betas (0.5, 0.999) and a G EMA (decay and start
+scaled to the run: the same half-life and start as fractions of the run as 0.9999 / 1,000 of
+100K), evaluated on the EMA G; the learning rate is the benchmark's. See docs/benchmarks-quality.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import multiprocessing
 import os
@@ -41,7 +46,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from specnorm_gan import SNLinear, fuse_spectral_norm  # noqa: E402
+from specnorm_gan import SNLinear, ema_update_, fuse_spectral_norm, get_preset, init_weights  # noqa: E402
 from specnorm_gan.losses import get_loss, gradient_penalty  # noqa: E402
 from specnorm_gan.toy import GaussianMixture, grid_of_gaussians, ring_of_gaussians  # noqa: E402
 
@@ -55,6 +60,8 @@ class Variant:
     loss: str
     sn: bool
     gp_weight: float = 0.0
+    # A preset whose training recipe the MLPs take (SN in G too, orthogonal init, its Adam betas, G EMA).
+    preset: str = ""
 
 
 VARIANTS: Tuple[Variant, ...] = (
@@ -65,6 +72,7 @@ VARIANTS: Tuple[Variant, ...] = (
     Variant("bce", "no SN, BCE (non-saturating)", "bce", False),
     Variant("hinge", "no SN, hinge", "hinge", False),
     Variant("wgan-gp", "WGAN-GP (no SN, λ = 0.1)", "wasserstein", False, 0.1),
+    Variant("biggan-32", "BigGAN-32 recipe (SN in G and D, hinge, G EMA)", "hinge", True, preset="cifar10-biggan"),
 )
 DATASETS = ("ring", "grid")
 N_EVAL = 2500  # samples scored per run (VEEGAN / PacGAN)
@@ -100,18 +108,31 @@ class Config:
     decay: bool = True  # learning rate decays linearly to 0 over the run
 
 
+def preset_recipe(preset: str, steps: int) -> Tuple[Tuple[float, float], float, int]:
+    """(Adam betas, EMA decay, EMA start) of ``preset`` for a run of ``steps`` G steps: the EMA's half-life
+    and start are the same fractions of the run as in the preset's ``iterations``."""
+    hp = get_preset(preset).hparams
+    half_life = math.log(2) / -math.log(hp.ema_decay) / hp.iterations  # fraction of the run
+    return tuple(hp.betas_g), math.exp(-math.log(2) / (half_life * steps)), round(hp.ema_start / hp.iterations * steps)
+
+
 def train_one(variant: Variant, data_name: str, seed: int, cfg: Config) -> Dict[str, object]:
     """Trains one GAN and scores 2,500 samples. Deterministic given (variant, data, seed, cfg)."""
     torch.set_num_threads(1)
     torch.manual_seed(seed)
     data = make_data(data_name)
     gen = torch.Generator().manual_seed(seed)
-    G = mlp([cfg.z_dim, cfg.width, cfg.width, cfg.width, 2], nn.Linear)
+    G = mlp([cfg.z_dim, cfg.width, cfg.width, cfg.width, 2], SNLinear if variant.preset else nn.Linear)
     D = nn.Sequential(*mlp([2, cfg.width, cfg.width, cfg.width, 1], SNLinear if variant.sn else nn.Linear), nn.Flatten(0))
+    betas, G_ema, ema_decay, ema_start = cfg.betas, None, 0.0, 0
+    if variant.preset:
+        betas, ema_decay, ema_start = preset_recipe(variant.preset, cfg.steps)
+        init_weights(G, "orthogonal"), init_weights(D, "orthogonal"), fuse_spectral_norm(G)
+        G_ema = copy.deepcopy(G)
     if variant.sn:
         fuse_spectral_norm(D)
-    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=cfg.betas, foreach=True)
-    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=cfg.betas, foreach=True)
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=betas, foreach=True)
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=betas, foreach=True)
     scheds = []
     if cfg.decay:
         for opt in (opt_g, opt_d):
@@ -120,7 +141,7 @@ def train_one(variant: Variant, data_name: str, seed: int, cfg: Config) -> Dict[
     B = cfg.batch
 
     def train() -> None:
-        for _ in range(cfg.steps):
+        for step in range(cfg.steps):
             for _ in range(cfg.n_dis):
                 real = data.sample(B, generator=gen)
                 with torch.no_grad():
@@ -138,10 +159,13 @@ def train_one(variant: Variant, data_name: str, seed: int, cfg: Config) -> Dict[
             g_loss.backward()
             opt_g.step()
             D.requires_grad_(True)
+            if G_ema is not None:
+                ema_update_(G_ema, G, ema_decay if step >= ema_start else 0.0)
             for sched in scheds:
                 sched.step()
 
     train_s = timed(train)
+    G = G if G_ema is None else G_ema
     G.eval()
     with torch.no_grad():
         samples = G(torch.randn(N_EVAL, cfg.z_dim, generator=torch.Generator().manual_seed(10_000 + seed)))
@@ -342,6 +366,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         f"{len(tasks)} runs ({args.seeds} seeds), {cfg.steps} G steps x {cfg.n_dis} D steps, batch {cfg.batch}, width {cfg.width}, "
         f"Adam lr {cfg.lr} betas {cfg.betas}; mean ± std over seeds."
     )
+    for v in variants:
+        if v.preset:
+            betas, decay, start = preset_recipe(v.preset, cfg.steps)
+            print(f"{v.key}: {v.preset}'s recipe: SN in G and D, orthogonal init, Adam betas {betas}, "
+                  f"G EMA decay {decay:.4f} from step {start} (evaluated on the EMA G)")
     print(
         f"wall time {wall:.0f} s with {args.jobs} worker(s) x 1 thread; {machine_line()}"
     )
