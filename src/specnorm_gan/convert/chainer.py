@@ -38,11 +38,19 @@ def read(path: Union[str, os.PathLike]) -> Dict[str, Any]:
     """Reads a ``save_npz`` file (no pickle) into ``{"link/path": tensor}``."""
     import numpy as np
 
+    what = f"{path}: not a numpy .npz archive of arrays as chainer.serializers.save_npz writes"
     try:
-        with np.load(os.fspath(path), allow_pickle=False) as data:
-            return {k: torch.from_numpy(np.array(data[k])) for k in data.files}
+        data = np.load(os.fspath(path), allow_pickle=False)
     except (ValueError, OSError) as err:
-        raise ValueError(f"{path}: not a numpy .npz archive of arrays as chainer.serializers.save_npz writes ({err})") from err
+        raise ValueError(f"{what} ({err})") from err
+    if not hasattr(data, "files"):  # a single .npy array
+        raise ValueError(f"{what} (a single array)")
+    with data:
+        arrays = {k: np.asarray(data[k]) for k in data.files}
+    tensors = {k: torch.from_numpy(a) for k, a in arrays.items() if a.dtype.kind in "biuf"}
+    if not tensors:
+        raise ValueError(f"{what} (no numeric arrays in it)")
+    return tensors
 
 
 def _candidates(kind: str, resolution: int, classes: int, chans: Sequence[int]) -> List[str]:
