@@ -51,7 +51,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
-    p.add_argument("--ckpt", required=True, help="checkpoint file or run folder (its newest checkpoint)")
+    p.add_argument("--ckpt", required=True, help="checkpoint file, run folder (its newest checkpoint), or pretrained folder")
     p.add_argument("--metrics", nargs="+", default=["is", "fid"], help="some of: is fid kid intra-fid")
     p.add_argument("--intra-fid", action="store_true", help="also compute intra-FID (conditional models)")
     p.add_argument("--protocol", default="paper", choices=["paper", "50k"], help="evaluation protocol")
@@ -113,8 +113,11 @@ def load_generator(
             its config describes.
         ValueError: the checkpoint holds another model than ``expect_preset``.
     """
+    from specnorm_gan.pretrained import generator_from_path, is_pretrained_folder
     from specnorm_gan.training import models_from_checkpoint
 
+    if is_pretrained_folder(ckpt_path):  # a converted or save_pretrained folder
+        return generator_from_path(ckpt_path, device=device, preset=expect_preset)[::2]  # (G, info)
     G, _, G_ema, config, ckpt = models_from_checkpoint(ckpt_path, device=device)
     if expect_preset is not None and config.preset != expect_preset:
         raise ValueError(

@@ -58,7 +58,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     import torch
     import torch.nn.functional as F
 
-    from specnorm_gan.training import CheckpointError, generator_from_checkpoint
+    from specnorm_gan.pretrained import generator_from_path
+    from specnorm_gan.training import CheckpointError
     from specnorm_gan.truncation import check_sampling_args, truncated_normal
 
     if args.rows < 1 or args.steps < 2:
@@ -66,7 +67,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     try:
         check_sampling_args(args.truncation, args.standing_stats)
-        G, is_ema, ckpt = generator_from_checkpoint(args.checkpoint, device=args.device, ema=not args.no_ema)
+        G, is_ema, ckpt = generator_from_path(args.checkpoint, device=args.device, ema=not args.no_ema)
         check_sampling_args(args.truncation, args.standing_stats, G)
     except (CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

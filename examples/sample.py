@@ -31,7 +31,7 @@ from typing import List, Optional
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("checkpoint", help="checkpoint file or run folder (its newest checkpoint)")
+    p.add_argument("checkpoint", help="checkpoint file, run folder (its newest checkpoint), or pretrained folder")
     p.add_argument("--out", required=True, help="output: a .png grid, an .npz file, or a folder for PNG files")
     p.add_argument("--num", type=int, default=None, help="images to generate (per class with --per-class); default: the grid size")
     p.add_argument("--per-class", action="store_true", help="--num images for each class (conditional models)")
@@ -62,10 +62,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
 
     from specnorm_gan.data import to_uint8_images
-    from specnorm_gan.training import CheckpointError, generator_from_checkpoint
+    from specnorm_gan.pretrained import generator_from_path
+    from specnorm_gan.training import CheckpointError
 
-    try:
-        G, is_ema, ckpt = generator_from_checkpoint(args.checkpoint, device=args.device, ema=not args.no_ema)
+    try:  # a training checkpoint / run folder, or a pretrained / converted folder
+        G, is_ema, ckpt = generator_from_path(args.checkpoint, device=args.device, ema=not args.no_ema)
         check_sampling_args(args.truncation, args.standing_stats, G)
     except (CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

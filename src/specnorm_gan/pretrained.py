@@ -14,7 +14,7 @@ import dataclasses
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -31,7 +31,8 @@ from .models import (
 )
 from .presets import GANSpec, TrainHParams, get_preset
 
-__all__ = ["save_pretrained", "from_pretrained", "load_state_dict_checked", "power_iteration_in_eval"]
+__all__ = ["save_pretrained", "from_pretrained", "load_state_dict_checked", "power_iteration_in_eval", "is_pretrained_folder",
+           "generator_from_path"]
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -327,3 +328,70 @@ def from_pretrained(path_or_repo: Union[str, os.PathLike], map_location: Union[s
     model = build_from_config(config["model"])
     load_state_dict_checked(model, tensors, str(weights_file))
     return model.to(map_location)
+
+
+def is_pretrained_folder(path: Union[str, os.PathLike]) -> bool:
+    """Whether ``path`` is a folder written by :func:`save_pretrained` (or ``python -m specnorm_gan.convert``).
+
+    Example::
+
+        >>> import tempfile
+        >>> is_pretrained_folder(save_pretrained(SNResNetGenerator(32, width=0.125), tempfile.mkdtemp()))
+        True
+    """
+    config = Path(path) / CONFIG_NAME  # a training run folder has a config.json too, of another format
+    try:
+        return config.is_file() and json.loads(config.read_text()).get("format") == FORMAT
+    except (ValueError, OSError, AttributeError):
+        return False
+
+
+def generator_from_path(path: Union[str, os.PathLike], device: Union[str, torch.device] = "cpu", ema: bool = True,
+                        preset: Optional[str] = None) -> Tuple[nn.Module, bool, Dict[str, Any]]:
+    """The generator to sample from, from a pretrained / converted folder or a training checkpoint: ``(G, is_ema, info)``.
+
+    A training checkpoint or run folder goes to :func:`specnorm_gan.training.generator_from_checkpoint` (``info`` is
+    its checkpoint dict); a pretrained folder to :func:`from_pretrained` (``G`` of a saved GAN, or the saved G), with
+    ``info`` holding ``path``, ``checkpoint``, ``iteration`` (the source's step where recorded, else 0), ``preset``,
+    ``arch``, ``width``, ``resolution``, ``num_classes`` and ``generator``. G is in eval mode.
+
+    Args:
+        path: a pretrained folder, a checkpoint file or a run folder.
+        device: where to put G.
+        ema: use the EMA generator of a training checkpoint that has one.
+        preset: if given, the folder must hold this preset's model.
+
+    Raises:
+        specnorm_gan.training.CheckpointError: unreadable, a discriminator only, or another preset than ``preset``.
+
+    Example::
+
+        >>> import tempfile
+        >>> G, is_ema, info = generator_from_path(save_pretrained(SNResNetGenerator(32, width=0.125), tempfile.mkdtemp()))
+        >>> info["resolution"], is_ema, G.training
+        (32, False, False)
+    """
+    from .training.errors import CheckpointError
+
+    if not is_pretrained_folder(path):
+        from .training import generator_from_checkpoint
+
+        return generator_from_checkpoint(path, device=device, ema=ema)
+    try:
+        model = from_pretrained(path, map_location=device)
+        config = json.loads((Path(path) / CONFIG_NAME).read_text())
+    except (ValueError, KeyError, TypeError, FileNotFoundError) as err:
+        raise CheckpointError(f"pretrained folder {path}: {err}") from err
+    G = model.G if isinstance(model, GANSpec) else model
+    if not hasattr(G, "z_dim"):
+        raise CheckpointError(f"pretrained folder {path} holds a {type(G).__name__}; sampling needs a generator (or a GAN)")
+    source = dict(config.get("source", {}))
+    name = model.preset.name if isinstance(model, GANSpec) else source.get("preset")
+    if preset is not None and name != preset:
+        raise CheckpointError(f"pretrained folder {path} holds a model of preset {name!r}, not {preset!r}")
+    step = next((source[k] for k in ("global_step", "step", "iter", "iteration") if isinstance(source.get(k), int)), 0)
+    kwargs = (config["G"] if isinstance(model, GANSpec) else config["model"]).get("kwargs", {})
+    info = {"path": str(path), "checkpoint": str(path), "iteration": int(step), "preset": name, "arch": type(G).__name__,
+            "width": kwargs.get("width", 1.0), "resolution": int(G.resolution), "num_classes": int(G.num_classes),
+            "generator": "G"}
+    return G.eval(), False, info

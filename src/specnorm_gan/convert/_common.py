@@ -43,7 +43,11 @@ class Converted:
 
 def load_torch_file(path: Union[str, os.PathLike]) -> Dict[str, Any]:
     """Reads a ``torch.save`` file without unpickling arbitrary objects (``weights_only=True``)."""
-    obj = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+    try:
+        obj = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+    except Exception as err:  # not a torch.save file, or one that needs arbitrary unpickling
+        raise ValueError(f"{path}: not a torch.save checkpoint readable without unpickling code ({type(err).__name__}: "
+                         f"{str(err).splitlines()[0] if str(err) else ''})") from err
     if not isinstance(obj, dict):
         raise ValueError(f"{path}: expected a dict (a state dict or a checkpoint), got {type(obj).__name__}")
     return obj
