@@ -44,7 +44,7 @@ import torch
 from torch import Tensor, nn
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .data import ImageDataset
+    from ..data import ImageDataset
 
 __all__ = [
     "Protocol",
