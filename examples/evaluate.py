@@ -29,6 +29,10 @@ Examples::
     python examples/evaluate.py --ckpt runs/cifar10 --metrics is fid kid --protocol 50k \\
         --reference /work/shared/data/cifar10_train.npz --inception-weights weights-inception.pth
     python examples/evaluate.py --ckpt runs/cifar10_cond --metrics is fid --intra-fid --reference cifar10-train
+    python examples/evaluate.py --ckpt runs/cifar10_biggan --truncation 1.0 --standing-stats 16 --reference cifar10-train
+
+With ``--truncation T`` the seeded ``N(0, I)`` latents are mapped to the normal truncated at ``|z| <= T``
+(``specnorm_gan.truncation.TruncatedGenerator``; the protocol is then reported as ``...-t<T>``).
 """
 
 from __future__ import annotations
@@ -79,6 +83,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--no-cache", action="store_true", help="do not read or write cached reference statistics")
     p.add_argument("--json", default=None, help="output JSON (default: <checkpoint>-eval-<protocol>.json)")
     p.add_argument("--verbose", action="store_true", help="print torch-fidelity's progress messages")
+    p.add_argument("--truncation", type=float, default=None, help="truncation trick: z with |z| <= T (BigGAN; T > 0)")
+    p.add_argument("--standing-stats", type=int, default=0, metavar="N",
+                   help="re-estimate G's BN statistics over N batches before evaluating (BigGAN's standing statistics; 0: off)")
     return p.parse_args(argv)
 
 
@@ -166,7 +173,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     from specnorm_gan.training import CheckpointError
+    from specnorm_gan.truncation import TruncatedGenerator, check_sampling_args
 
+    try:
+        check_sampling_args(args.truncation, args.standing_stats)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     try:
         metrics._require_fidelity()
     except ImportError as e:
@@ -187,6 +200,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     try:
         G, info = load_generator(args.ckpt, use_ema=not args.no_ema, device=device, expect_preset=args.preset)
+        check_sampling_args(args.truncation, args.standing_stats, G)
+        if args.standing_stats:
+            from specnorm_gan.standing_stats import accumulate_standing_stats
+
+            accumulate_standing_stats(G, args.standing_stats, args.batch_size, args.truncation,
+                                      torch.Generator(device=device).manual_seed(args.seed + 1))
+        if args.truncation is not None:
+            G = TruncatedGenerator(G, args.truncation)
         reference = build_reference(args, G)
         evaluator = metrics.Evaluator(
             reference,
@@ -211,6 +232,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     result["checkpoint"] = info
+    if args.truncation is not None or args.standing_stats:
+        result["protocol"] += f"-t{args.truncation:g}" if args.truncation is not None else ""
+        result["sampling"] = {"truncation": args.truncation, "standing_stats_batches": args.standing_stats}
     out = args.json
     if out is None:
         ckpt_file = Path(info["checkpoint"])

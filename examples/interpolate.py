@@ -3,13 +3,15 @@
 
 Each row walks from one latent vector to another in ``--steps`` columns (spherical interpolation by
 default, ``--lerp`` for linear). For conditional models each row keeps one class (rows cycle
-through the classes, or ``--classes``); with ``--class-interp`` each row instead keeps one ``z`` and
+through the classes, or ``--classes``); with ``--truncation T`` the path ends are drawn with ``|z| <= T``
+and spherical interpolants are clipped to ``T`` (linear ones stay inside); with ``--class-interp`` each row instead keeps one ``z`` and
 walks from class A to class B by mixing the two class embeddings (the generator's soft labels).
 
 Examples::
 
     python examples/interpolate.py runs/cifar10 --out interp.png
     python examples/interpolate.py runs/cifar10_cond --class-interp --classes 3 5 --out cat_to_dog.png
+    python examples/interpolate.py runs/cifar10_biggan --truncation 0.5 --standing-stats 16 --out interp.png
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--no-ema", action="store_true", help="use the raw G even if the checkpoint has an EMA copy")
     p.add_argument("--seed", type=int, default=0, help="seed of z")
     p.add_argument("--device", default="cpu", help="torch device")
+    p.add_argument("--truncation", type=float, default=None, help="truncation trick: z drawn with |z| <= T (BigGAN; T > 0)")
+    p.add_argument("--standing-stats", type=int, default=0, metavar="N",
+                   help="re-estimate G's BN statistics over N batches of 64 before sampling (BigGAN's standing statistics; 0: off)")
     return p.parse_args(argv)
 
 
@@ -54,21 +59,32 @@ def main(argv: Optional[List[str]] = None) -> int:
     import torch.nn.functional as F
 
     from specnorm_gan.training import CheckpointError, generator_from_checkpoint
+    from specnorm_gan.truncation import check_sampling_args, truncated_normal
 
     if args.rows < 1 or args.steps < 2:
         print("error: need --rows >= 1 and --steps >= 2", file=sys.stderr)
         return 2
     try:
+        check_sampling_args(args.truncation, args.standing_stats)
         G, is_ema, ckpt = generator_from_checkpoint(args.checkpoint, device=args.device, ema=not args.no_ema)
-    except CheckpointError as e:
+        check_sampling_args(args.truncation, args.standing_stats, G)
+    except (CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     nc = int(getattr(G, "num_classes", 0) or 0)
     device = torch.device(args.device)
+    if args.standing_stats:
+        from specnorm_gan.standing_stats import accumulate_standing_stats
+
+        accumulate_standing_stats(G, args.standing_stats, 64, args.truncation, torch.Generator(device=device).manual_seed(args.seed + 1))
     gen = torch.Generator(device=device).manual_seed(args.seed)
 
     def draw(n: int) -> torch.Tensor:
-        return G.sample_z(n, generator=gen) if hasattr(G, "sample_z") else torch.randn(n, G.z_dim, generator=gen, device=device)
+        if hasattr(G, "sample_z"):
+            return G.sample_z(n, generator=gen, truncation=args.truncation)
+        if args.truncation is not None:
+            return truncated_normal((n, G.z_dim), args.truncation, gen, device)
+        return torch.randn(n, G.z_dim, generator=gen, device=device)
 
     t = torch.linspace(0, 1, args.steps, device=device)
     R, T = args.rows, args.steps
@@ -89,6 +105,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         z0, z1 = draw(R), draw(R)
         z = (z0[:, None] + t[None, :, None] * (z1 - z0)[:, None]) if args.lerp else slerp(z0, z1, t)
         z = z.reshape(R * T, -1)
+        if args.truncation is not None:  # slerp can leave the box |z| <= T between its (truncated) ends
+            z = z.clamp(-args.truncation, args.truncation)
         if nc:
             classes = args.classes or list(range(nc))
             if any(not 0 <= c < nc for c in classes):

@@ -18,6 +18,7 @@ Examples::
     python examples/sample.py runs/cifar10 --out grid.png
     python examples/sample.py runs/cifar10 --num 10000 --out samples.npz
     python examples/sample.py runs/cifar10_cond --num 5000 --per-class --out fakes/
+    python examples/sample.py runs/cifar10_biggan --truncation 0.5 --standing-stats 16 --out grid.png
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--no-ema", action="store_true", help="use the raw G even if the checkpoint has an EMA copy")
     p.add_argument("--seed", type=int, default=0, help="seed of z")
     p.add_argument("--device", default="cpu", help="torch device")
+    p.add_argument("--truncation", type=float, default=None, help="truncation trick: z drawn with |z| <= T (BigGAN; T > 0)")
+    p.add_argument("--standing-stats", type=int, default=0, metavar="N",
+                   help="re-estimate G's BN statistics over N batches before sampling (BigGAN's standing statistics; 0: off)")
     return p.parse_args(argv)
 
 
@@ -49,12 +53,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     import numpy as np
     import torch
 
+    from specnorm_gan.truncation import check_sampling_args, truncated_normal
+
+    try:
+        check_sampling_args(args.truncation, args.standing_stats)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
     from specnorm_gan.data import to_uint8_images
     from specnorm_gan.training import CheckpointError, generator_from_checkpoint
 
     try:
         G, is_ema, ckpt = generator_from_checkpoint(args.checkpoint, device=args.device, ema=not args.no_ema)
-    except CheckpointError as e:
+        check_sampling_args(args.truncation, args.standing_stats, G)
+    except (CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     nc = int(getattr(G, "num_classes", 0) or 0)
@@ -87,13 +100,23 @@ def main(argv: Optional[List[str]] = None) -> int:
         n = len(labels) if labels is not None else num
 
     device = torch.device(args.device)
+    if args.standing_stats:
+        from specnorm_gan.standing_stats import accumulate_standing_stats
+
+        accumulate_standing_stats(G, args.standing_stats, args.batch_size, args.truncation,
+                                  torch.Generator(device=device).manual_seed(args.seed + 1))
     gen = torch.Generator(device=device).manual_seed(args.seed)
     y_all = torch.tensor(labels, dtype=torch.int64, device=device) if labels is not None else None
     chunks = []
     with torch.no_grad():
         for i in range(0, n, args.batch_size):
             m = min(args.batch_size, n - i)
-            z = G.sample_z(m, generator=gen) if hasattr(G, "sample_z") else torch.randn(m, G.z_dim, generator=gen, device=device)
+            if hasattr(G, "sample_z"):
+                z = G.sample_z(m, generator=gen, truncation=args.truncation)
+            elif args.truncation is not None:
+                z = truncated_normal((m, G.z_dim), args.truncation, gen, device)
+            else:
+                z = torch.randn(m, G.z_dim, generator=gen, device=device)
             y = y_all[i : i + m] if y_all is not None else None
             chunks.append(G(z, y).float().cpu())
     images = torch.cat(chunks)

@@ -136,6 +136,7 @@ def build_parser(
     o.add_argument("--gp-weight", type=float, help="WGAN-GP penalty weight (0: none)")
     o.add_argument("--r1-weight", type=float, help="R1 penalty factor gamma/2 (0: none)")
     o.add_argument("--weight-clip", type=float, help="clip D parameters to [-c, c] (0: none)")
+    o.add_argument("--ortho-weight", type=float, help="BigGAN's orthogonal regularization of G, off-diagonal form (0: none; 1e-4 in Brock et al.)")
 
     a = p.add_argument_group("training on little data (docs/augmentation.md)")
     a.add_argument("--diffaugment", help="DiffAugment policy on D's inputs, e.g. color,translation,cutout ('' = none)")
@@ -209,6 +210,7 @@ _DIRECT = {
     "optimizer_g": "optimizer_g", "optimizer_d": "optimizer_d", "momentum_d": "momentum_d", "batch_size": "batch_size",
     "g_batch_size": "g_batch_size", "iterations": "iterations", "lr_decay": "lr_decay", "decay_start": "decay_start",
     "update_order": "update_order", "gp_weight": "gp_weight", "r1_weight": "r1_weight", "weight_clip": "weight_clip",
+    "ortho_weight": "ortho_weight",
     "ema": "ema", "ema_decay": "ema_decay", "ema_start": "ema_start", "amp": "amp", "channels_last": "channels_last",
     "compile": "compile", "compile_mode": "compile_mode", "dequantize": "dequantize", "optimizer_impl": "optimizer_impl",
     "out": "out_dir", "log_every": "log_every", "sample_every": "sample_every", "ckpt_every": "ckpt_every",

@@ -71,5 +71,7 @@ def test_bad_input():
         att(torch.randn(1, 8, 3, 4))
     with pytest.raises(ValueError, match=r"\(N, 8, H, W\)"):
         att(torch.randn(1, 4, 4, 4))
-    with pytest.raises(ValueError, match="channels >= 8"):
-        SNSelfAttention2d(4)
+    small = SNSelfAttention2d(4)  # below 8 channels: one query/key channel, two value channels
+    assert (small.theta.out_channels, small.g.out_channels, small.o.in_channels) == (1, 2, 2)
+    with pytest.raises(ValueError, match="channels"):
+        SNSelfAttention2d(0)

@@ -69,34 +69,46 @@ def count(m):
     return sum(p.numel() for p in m.parameters())
 
 
-def test_biggan_128_counts():
+def expected_biggan_128():
     ch = 96
     gin, gout = [ch * m for m in (16, 16, 8, 4, 2)], [ch * m for m in (16, 8, 4, 2, 1)]
-    g = biggan_g(gin, gout, 3, 1000, 128, 20, 20)
     din, dout = [3] + [ch * m for m in (1, 2, 4, 8, 16)], [ch * m for m in (1, 2, 4, 8, 16, 16)]
-    d = biggan_d(din, dout, [True] * 5 + [False], 0, 1000)
+    return biggan_g(gin, gout, 3, 1000, 128, 20, 20), biggan_d(din, dout, [True] * 5 + [False], 0, 1000)
+
+
+def test_biggan_128_counts():
+    g, d = expected_biggan_128()
     assert count(BigGANGenerator(arch="biggan-128", num_classes=1000, z_dim=120, **NOINIT)) == g
     assert count(BigGANDiscriminator(arch="biggan-128", num_classes=1000, **NOINIT)) == d
     assert round(g / 1e6, 1) == 70.4 and round(d / 1e6, 1) == 88.0  # BigGAN paper
 
 
-def test_sagan_128_counts():
+def expected_sagan_128():
     ch = 64
     gin, gout = [ch * m for m in (16, 16, 8, 4, 2)], [ch * m for m in (16, 8, 4, 2, 1)]
     g = biggan_g(gin, gout, 3, 1000, 128, 0, 128)  # shared, not hierarchical: dense takes all of z
     din, dout = [3] + [ch * m for m in (1, 2, 4, 8, 16)], [ch * m for m in (1, 2, 4, 8, 16, 16)]
+    return g, biggan_d(din, dout, [True] * 5 + [False], 0, 1000)
+
+
+def test_sagan_128_counts():
+    g, d = expected_sagan_128()
     assert count(BigGANGenerator(arch="sagan-128", num_classes=1000, z_dim=128, **NOINIT)) == g
-    assert count(BigGANDiscriminator(arch="sagan-128", num_classes=1000, **NOINIT)) == biggan_d(din, dout, [True] * 5 + [False], 0, 1000)
+    assert count(BigGANDiscriminator(arch="sagan-128", num_classes=1000, **NOINIT)) == d
+
+
+def expected_biggan_32():
+    return (biggan_g([384] * 3, [384] * 3, 1, 10, 128, 20, 20),
+            biggan_d([3, 192, 192, 192], [192] * 4, [True, True, False, False], 0, 10))
 
 
 def test_biggan_32_studiogan_counts():
-    g = biggan_g([384] * 3, [384] * 3, 1, 10, 128, 20, 20)
-    d = biggan_d([3, 192, 192, 192], [192] * 4, [True, True, False, False], 0, 10)
+    g, d = expected_biggan_32()
     assert count(BigGANGenerator(arch="biggan-32", num_classes=10, z_dim=80, **NOINIT)) == g
     assert count(BigGANDiscriminator(arch="biggan-32", num_classes=10, **NOINIT)) == d
 
 
-def test_biggan_deep_128_counts():
+def expected_biggan_deep_128():
     ch, cond = 128, 256
     gin, gout = [ch * m for m in (16, 16, 8, 4, 2)], [ch * m for m in (16, 8, 4, 2, 1)]
     g = 1000 * 128 + 256 * gin[0] * 16 + gin[0] * 16
@@ -108,6 +120,11 @@ def test_biggan_deep_128_counts():
     for i, (a, b) in enumerate(zip(din, dout)):
         d += deep_d_block(a, b) + deep_d_block(b, b) + (attention(b) if i == 0 else 0)
     d += dout[-1] + 1 + 1000 * dout[-1]
+    return g, d
+
+
+def test_biggan_deep_128_counts():
+    g, d = expected_biggan_deep_128()
     assert count(BigGANGenerator(arch="biggan-deep-128", num_classes=1000, z_dim=128, **NOINIT)) == g
     assert count(BigGANDiscriminator(arch="biggan-deep-128", num_classes=1000, **NOINIT)) == d
     assert round(g / 1e6, 1) == 50.4 and round(d / 1e6, 1) == 34.6  # BigGAN paper

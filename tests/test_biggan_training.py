@@ -78,3 +78,34 @@ def test_standing_stats_are_the_average_over_batches():
             G.sample(4, generator=gen)
     hook.remove()
     torch.testing.assert_close(bn.running_mean, torch.stack(feats).mean(0), rtol=1e-4, atol=1e-5)
+
+
+def test_bad_input_attention_embedding_truncation():
+    """Issue 15's bad input: attention on a map smaller than its pooling, an embedding that does not fit the classes,
+    truncation <= 0 (in every entry point that takes one)."""
+    import torch.nn as nn
+
+    from specnorm_gan.attention import SNSelfAttention2d
+    from specnorm_gan.biggan import BigGANDiscriminatorArch, BigGANGenerator
+    from specnorm_gan.truncation import TruncatedGenerator, truncate_latents
+
+    with pytest.raises(ValueError, match="1x1 feature map, smaller than or not a multiple of its 2x2 pooling"):
+        BigGANDiscriminatorArch((16,) * 5, (True,) * 5, (4,), 32)  # 32 / 2**5 = 1 px at the attention
+    with pytest.raises(ValueError, match="leave no pixels; expected at most 5"):
+        BigGANDiscriminatorArch((16,) * 6, (True,) * 6, (), 32)
+    with pytest.raises(ValueError, match="feature map 1x1 is smaller than"):
+        SNSelfAttention2d(8)(torch.randn(1, 8, 1, 1))
+    with pytest.raises(ValueError, match=r"nn.Embedding\(num_classes=10, shared_dim=128\), got \(10, 64\)"):
+        BigGANGenerator(arch="biggan-32", num_classes=10, width=0.125, shared_embedding=nn.Embedding(10, 64))
+    G = BigGANGenerator(arch="biggan-32", num_classes=10, width=0.125)
+    with pytest.raises(ValueError, match=r"soft labels y must have shape \(2, 10\), got \(2, 7\)"):
+        G(torch.randn(2, 80), torch.rand(2, 7))
+    for bad in (0.0, -0.5, float("inf")):
+        with pytest.raises(ValueError, match="truncation must be a finite float > 0"):
+            truncate_latents(torch.randn(3), bad)
+        with pytest.raises(ValueError, match="truncation must be a finite float > 0"):
+            TruncatedGenerator(G, bad)
+    uniform = BigGANGenerator(arch="biggan-32", num_classes=10, width=0.125, z_dist="uniform")
+    for call in (lambda: uniform.sample(2, truncation=0.5), lambda: TruncatedGenerator(uniform, 0.5)):
+        with pytest.raises(ValueError, match="truncation applies to normal latents"):
+            call()

@@ -23,6 +23,7 @@ from specnorm_gan import (
     list_presets,
 )
 from specnorm_gan.layers import is_spectral_norm
+from test_biggan_models import expected_biggan_32, expected_biggan_128, expected_biggan_deep_128, expected_sagan_128
 from specnorm_gan.losses import get_loss
 
 TINY = 1 / 16  # channel multiplier for the shape tests
@@ -108,6 +109,14 @@ EXPECTED_COUNTS: Dict[str, Tuple[int, int]] = {
     "xy-sngan-proj": (12_141_827 + 2 * (10 - 1) * (1024 + 512 + 256), 10_519_297 + 10 * 4 * 4 * 1024),
     **{f"ct-dcgan-{k}": (3_805_699, 2_935_873) for k in ("bce", "hinge", "wasserstein")},
     **{f"ct-resnet-{k}": (1_154_947, 1_053_825) for k in ("bce", "hinge", "wasserstein")},
+    # derived: StudioGAN's g_conv_dim = d_conv_dim = 64 give the CH 32 px widths; its D head has a bias (+1)
+    "studiogan-sngan-32": (4_276_739, 1_053_824 + 1),
+    "studiogan-projection-32": (4_304_387, 1_055_104 + 1),
+    # derived: the in-place ReLU changes no parameter; unconditional = the projection models minus cBN / embedding
+    "mmgen-cifar10-projection-inplace": (4_304_387, 1_055_104 + 1),
+    "mmgen-imagenet128-projection-inplace": (41_996_931, 39_443_137),
+    **{f"mmgen-cifar10-sngan{s}": (4_276_739, 1_053_824 + 1) for s in ("", "-inplace")},
+    **{f"mmgen-imagenet128-sngan{s}": (32_150_787, 39_443_137 - 1000 * 1024) for s in ("", "-inplace")},
 }
 
 
@@ -139,6 +148,11 @@ def test_count_formulas_reproduce_the_reference() -> None:
     assert _resnet_d_count((64, 128, 256, 512, 1024, 1024), (True,) * 5 + (False,), 1000) == 30_041_857
 
 
+# BigGAN-family presets: counts from the published layer lists, computed in test_biggan_models.py.
+EXPECTED_COUNTS["imagenet128-sagan"] = expected_sagan_128()
+EXPECTED_COUNTS["imagenet128-biggan"] = expected_biggan_128()
+EXPECTED_COUNTS["imagenet128-biggan-deep"] = expected_biggan_deep_128()
+EXPECTED_COUNTS["cifar10-biggan"] = expected_biggan_32()
 EXPECTED_COUNTS["dogcat128-projection"] = (
     _resnet_g_count(128, 4, (512, 512, 256, 256, 128, 64), 143),  # CH resnet_small (ch=64)
     _resnet_d_count((64, 128, 256, 256, 512, 512), (True,) * 5 + (False,), 143),  # CH snresnet_small

@@ -29,7 +29,8 @@ class SNSelfAttention2d(nn.Module):
     pooled positions and the output ``x + gamma * W_o (g beta^T)`` (no 1/sqrt(d) scaling, as SAGAN).
 
     Args:
-        channels: input (and output) channels ``C``; ``C // 8`` must be at least 1.
+        channels: input (and output) channels ``C``; queries and keys get ``max(1, C // 8)`` channels,
+            values ``max(1, C // 2)``.
         sn: spectral normalization on the four 1x1 convolutions (SAGAN/BigGAN: on).
         pool: max-pooling factor of keys and values (2 as SAGAN/BigGAN; 1 = no pooling).
 
@@ -48,16 +49,16 @@ class SNSelfAttention2d(nn.Module):
     def __init__(self, channels: int, sn: bool = True, pool: int = 2) -> None:
         super().__init__()
         _check_channels("channels", channels)
-        if channels < 8:
-            raise ValueError(f"SNSelfAttention2d needs channels >= 8 (queries and keys have C // 8 channels), got {channels}")
         if isinstance(pool, bool) or not isinstance(pool, int) or pool < 1:
             raise ValueError(f"pool must be an int >= 1, got {pool!r}")
         self.channels, self.pool = channels, pool
         conv = SNConv2d if sn else nn.Conv2d
-        self.theta = conv(channels, channels // 8, 1, bias=False)
-        self.phi = conv(channels, channels // 8, 1, bias=False)
-        self.g = conv(channels, channels // 2, 1, bias=False)
-        self.o = conv(channels // 2, channels, 1, bias=False)
+        # At least one query/key and value channel, so that small test widths (C < 8) still build.
+        qk, v = max(1, channels // 8), max(1, channels // 2)
+        self.theta = conv(channels, qk, 1, bias=False)
+        self.phi = conv(channels, qk, 1, bias=False)
+        self.g = conv(channels, v, 1, bias=False)
+        self.o = conv(v, channels, 1, bias=False)
         self.gamma = nn.Parameter(torch.zeros(()))
 
     def attention(self, x: Tensor) -> Tensor:

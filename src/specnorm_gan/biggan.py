@@ -114,6 +114,15 @@ class BigGANDiscriminatorArch:
         _check_choice("block", self.block, ("biggan", "deep"))
         if len(self.channels) != len(self.downsample):
             raise ValueError(f"channels and downsample need one entry per stage, got {len(self.channels)} and {len(self.downsample)}")
+        size = self.resolution
+        for i, down in enumerate(self.downsample):
+            size = size // 2 if down else size
+            if size < 1:
+                raise ValueError(f"BigGAN discriminator row: {sum(self.downsample)} downsamplings of {self.resolution} px leave no pixels; "
+                                 f"expected at most {self.resolution.bit_length() - 1}")
+            if i in self.attention and (size < 2 or size % 2):
+                raise ValueError(f"BigGAN discriminator row: attention after stage {i} sees a {size}x{size} feature map, smaller than "
+                                 "or not a multiple of its 2x2 pooling of keys and values; expected an even size >= 2")
 
 
 def _times(ch: int, mult: Tuple[int, ...]) -> Tuple[int, ...]:

@@ -345,6 +345,39 @@ for _res, _data, _k in ((32, "cifar10", 10), (128, "imagenet", 1000)):
          f"kwotsin/mimicry nets/cgan_pd/cgan_pd_{_res}.py, modules/resblocks.py", _data, "resnet", _res, _k, _MI,
          g=_MI_G, d=_MI_D)
 
+# PyTorch-StudioGAN's ResNet SNGAN at 32 px as published (targets of specnorm_gan.convert):
+# src/models/resnet.py with g_conv_dim = d_conv_dim = 64 (src/config.py), src/utils/ops.py: BN eps 1e-4,
+# cBN gamma = 1 + embedding, D hidden = out, head with bias, and in-place ReLUs that make the
+# DiscBlock shortcut read ReLU(x). Training: src/config.py defaults (Adam 2e-4, 0.5, 0.999, 5 D steps
+# first, batch 64, 100K steps, orthogonal init).
+_SG = TrainHParams(betas_g=(0.5, 0.999), betas_d=(0.5, 0.999), batch_size=64, g_batch_size=64, iterations=100_000,
+                   lr_decay="none", update_order="d_first")
+_SG_G = {"bn_eps": 1e-4, "init": "orthogonal"}
+_SG_D = {"hidden": "out", "head_bias": True, "shortcut_after_activation": True, "init": "orthogonal"}
+_add("studiogan-sngan-32", "PyTorch-StudioGAN ResNet SNGAN, 32 px, unconditional (quirks included, for converted checkpoints)",
+     "POSTECH-CVLab/PyTorch-StudioGAN src/models/resnet.py, src/utils/ops.py, src/config.py", "cifar10", "resnet", 32, 0,
+     _SG, g=_SG_G, d=_SG_D)
+_add("studiogan-projection-32", "PyTorch-StudioGAN ResNet SNGAN with cBN + projection D (configs/CIFAR10/SNGAN.yaml), 32 px",
+     "POSTECH-CVLab/PyTorch-StudioGAN src/configs/CIFAR10/SNGAN.yaml (g_cond_mtd cBN, d_cond_mtd PD), src/models/resnet.py",
+     "cifar10", "resnet", 32, 10, _SG, g=_SG_G, d=_SG_D)
+
+# mmgeneration / mmagic SNGAN and SNGAN-Proj as published (targets of specnorm_gan.convert): configs/sngan_proj
+# come "woReLUinplace" (the presets above) and "wReLUinplace", whose in-place ReLU makes the
+# SNGANDiscResBlock shortcut read ReLU(x) (D only); unconditional SNGAN uses plain affine BN (use_cbn=False).
+for _data in ("cifar10", "imagenet128"):
+    _base = PRESETS[f"mmgen-{_data}-projection"]
+    for _family, _k in (("projection", _base.num_classes), ("sngan", 0)):
+        for _inplace in (False, True):
+            _name = f"mmgen-{_data}-{_family}" + ("-inplace" if _inplace else "")
+            if _name in PRESETS:
+                continue
+            _add(_name, f"mmgeneration {'SNGAN-Proj' if _k else 'SNGAN'} {_base.resolution} px as published"
+                        f"{' (wReLUinplace: D shortcuts read ReLU(x))' if _inplace else ' (woReLUinplace)'}",
+                 "open-mmlab/mmgeneration mmgen/models/architectures/sngan_proj/{generator_discriminator,modules}.py, "
+                 f"configs/sngan_proj/*_{'w' if _inplace else 'wo'}ReLUinplace_*", _base.dataset, "resnet",
+                 _base.resolution, _k, _base.hparams, g=dict(_base.g_kwargs),
+                 d=dict(_base.d_kwargs, **({"shortcut_after_activation": True} if _inplace else {})))
+
 # --------------------------------------------------------------------------------------------
 # koshian2/SNGAN (seed 000) experiment grid, reference section 5.1
 # --------------------------------------------------------------------------------------------
@@ -528,7 +561,7 @@ _DEFAULT_PRESETS = {
     ("biggan", 32): ("cifar10-biggan", "cifar10-biggan"),
     ("biggan", 128): ("imagenet128-biggan", "imagenet128-biggan"),
 }
-_ARCH_ALIASES = {"resnet": "resnet", "cnn": "cnn", "dcgan": "cnn", "standard_cnn": "cnn", "sndcgan": "cnn", "biggan": "biggan"}
+_ARCH_ALIASES = {"cnn": "cnn", "dcgan": "cnn", "resnet": "resnet", "sndcgan": "cnn", "standard_cnn": "cnn", "biggan": "biggan"}
 
 
 def list_presets() -> List[str]:
@@ -566,7 +599,7 @@ def get_preset(name: str) -> Preset:
 def _default_preset(arch: str, resolution: int, num_classes: int) -> Preset:
     key = _ARCH_ALIASES.get(str(arch).lower())
     if key is None:
-        raise ValueError(f"unknown arch {arch!r}; expected one of {sorted(_ARCH_ALIASES)}")
+        raise ValueError(f"unknown arch {arch!r}; expected one of {list(_ARCH_ALIASES)}")
     if (key, resolution) not in _DEFAULT_PRESETS:
         designs = sorted(r for a, r in _DEFAULT_PRESETS if a == key)
         raise ValueError(f"no {key} design for resolution {resolution!r}; expected one of {designs}")

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from ..layers import _normalize
-from ..presets import _DISCRIMINATORS, _GENERATORS, get_preset
+from ..presets import _DISCRIMINATORS, _GENERATORS, GANSpec, get_preset
 from ..pretrained import load_state_dict_checked
 
 StateDict = Dict[str, Tensor]
@@ -22,9 +22,10 @@ class Converted:
     """What a converter returns.
 
     Attributes:
-        model: the generator or discriminator with the converted weights.
+        model: the generator or discriminator with the converted weights (a :class:`GANSpec` for a
+            source file that holds both).
         preset: the preset the architecture comes from.
-        kind: ``"G"`` or ``"D"``.
+        kind: ``"G"``, ``"D"`` or ``"GAN"``.
         source: provenance written to ``config.json``.
 
     Example::
@@ -34,7 +35,7 @@ class Converted:
         'G'
     """
 
-    model: nn.Module
+    model: Union[nn.Module, GANSpec]
     preset: str
     kind: str
     source: Dict[str, Any] = field(default_factory=dict)
@@ -58,6 +59,22 @@ def unwrap(obj: Mapping[str, Any], containers: Sequence[str]) -> StateDict:
     if not tensors:
         raise ValueError(f"no tensors found; expected a state dict or a checkpoint holding one under {list(containers)}")
     return tensors
+
+
+def torch_sn_names(state: StateDict, prefix: str = "module.") -> StateDict:
+    """Drops a ``DataParallel`` / DDP ``prefix`` and renames ``torch.nn.utils.spectral_norm``'s ``weight_orig`` to ``weight``.
+
+    torch's hook-based SN keeps the raw weight as ``<layer>.weight_orig`` beside ``weight_u`` and
+    ``weight_v`` (the layout this library's SN layers load directly).
+
+    Example::
+
+        >>> sorted(torch_sn_names({"module.c.weight_orig": torch.ones(1), "module.c.weight_u": torch.ones(1)}))
+        ['c.weight', 'c.weight_u']
+    """
+    if state and all(k.startswith(prefix) for k in state):
+        state = {k[len(prefix):]: v for k, v in state.items()}
+    return {(k[: -len("_orig")] if k.endswith(".weight_orig") else k): v for k, v in state.items()}
 
 
 def rename(state: StateDict, rules: Sequence[Tuple[str, str]], what: str) -> StateDict:

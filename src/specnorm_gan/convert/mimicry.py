@@ -34,6 +34,7 @@ from ._common import (
     fill_sn,
     finish,
     rename,
+    torch_sn_names,
     unwrap,
 )
 
@@ -134,7 +135,7 @@ def convert(obj: Dict[str, Any], preset: Optional[str] = None) -> Converted:
         >>> convert(torch.load("netD/netD_100000_steps.pth"))  # doctest: +SKIP
     """
     # torch.nn.utils.spectral_norm keeps the raw weight as weight_orig (mimicry's blocks).
-    state = {(k[: -len("_orig")] if k.endswith(".weight_orig") else k): v for k, v in unwrap(obj, _CONTAINERS).items()}
+    state = torch_sn_names(unwrap(obj, _CONTAINERS))
     if "l1.weight" in state:
         result = _convert_g(state, preset)
     elif "block1.c1.weight" in state and "block1.c1.weight_u" in state:

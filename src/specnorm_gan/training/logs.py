@@ -203,3 +203,28 @@ def _require_torchvision_for_samples() -> None:
         raise ImportError(
             "writing sample grids needs torchvision; install `pip install specnorm-gan[examples]` or set out_dir=None"
         ) from e
+
+
+def _save_samples(trainer: Any, path: Optional[Union[str, os.PathLike]]) -> Optional[str]:
+    """Writes the trainer's fixed-``z`` grid as a PNG (rank 0; by default ``out_dir/samples/iter_N.png``)."""
+    if (trainer.config.out_dir is None and path is None) or not trainer.is_main:
+        return None
+    images = trainer.generate_grid()
+    if path is None:
+        folder = Path(trainer.config.out_dir) / "samples"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"iter_{trainer.iteration:08d}.png"
+    _save_grid(images, path, trainer.config.sample_cols)
+    return str(path)
+
+
+def _flush(trainer: Any) -> Optional[Dict[str, float]]:
+    """Reads the trainer's metrics since the last flush (one host sync); raises on non-finite losses."""
+    from ..augment import AdaptiveAugment
+    from .loop import _lr_used
+
+    step = trainer.iteration - 1
+    lrs = {"lr_g": _lr_used(trainer.sched_g, step), "lr_d": _lr_used(trainer.sched_d, step)}
+    ada_p = trainer.augment.p if isinstance(trainer.augment, AdaptiveAugment) else None
+    return trainer._log.flush(trainer.iteration, trainer.D, lrs, trainer.config, trainer.elapsed, trainer.is_main,
+                              trainer._ctrl_group, trainer.last_checkpoint, trainer.skipped_steps, ada_p)

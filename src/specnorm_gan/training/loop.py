@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import signal
 import threading
 import time
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from .trainer import Trainer
 
 __all__ = ["linear_decay"]
+
+logger = logging.getLogger("specnorm_gan.training")
 
 
 def linear_decay(iteration: int, start: int, end: int) -> float:
@@ -154,3 +157,12 @@ def _run(trainer: "Trainer", end: int) -> Dict[str, float]:
         log.run_start = None
         log.close()
     return metrics or {}
+
+
+def _on_signal(trainer: "Trainer", signum: int) -> None:
+    """SIGINT/SIGTERM handler: the first asks the loop to checkpoint and stop, a second stops at once."""
+    if trainer._stop_signal is not None:
+        raise KeyboardInterrupt
+    trainer._stop_signal = signum
+    if trainer.is_main:
+        logger.warning("%s received: writing a checkpoint and stopping", signal.Signals(signum).name)

@@ -21,6 +21,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
+from ..data import to_float_images
 from ..losses import GANLoss
 from ..regularizers import LossContext, Regularizer, get_regularizer
 from .config import _WEIGHT_TERMS, TrainConfig
@@ -206,3 +207,36 @@ def _labels(n: int, num_classes: int, generator: torch.Generator, device: torch.
         return None
     return torch.randint(num_classes, (n,), generator=generator, device=device)
 
+
+
+# ---------------------------------------------------------------------- the Trainer's steps
+def _next_real(trainer: Any) -> Tuple[Tensor, Optional[Tensor]]:
+    """The next real batch as float images (dequantized, in the trainer's memory format) and its labels."""
+    x_u8, y_real = trainer.loader.next_batch()
+    x_real = to_float_images(x_u8, trainer.config.dequantize, trainer.noise_gen, trainer.config.channels_last)
+    return x_real, (y_real if trainer.num_classes else None)
+
+
+def _trainer_g_step(trainer: Any) -> Tensor:
+    """:meth:`Trainer.g_step`: fresh z and labels, then :func:`_g_update`."""
+    z = _noise(trainer.g_batch_size, trainer.z_dim, trainer._uniform_z, trainer.noise_gen, trainer.device)
+    y = _labels(trainer.g_batch_size, trainer.num_classes, trainer.noise_gen, trainer.device)
+    skipped = trainer.skipped_steps[0] if trainer.skipped_steps is not None else None
+    if trainer.loss_fn.needs_real_logits and trainer.last_real is None:  # first G step of a g_first run
+        trainer.last_real = _next_real(trainer)
+    return _g_update(trainer._g_step_fn, trainer.D, trainer.opt_g, z, y, trainer.precision, trainer.scaler_g, skipped)
+
+
+def _trainer_d_step(trainer: Any, x_real: Optional[Tensor], y_real: Optional[Tensor]) -> Tensor:
+    """:meth:`Trainer.d_step`: a real batch (the loader's next by default), fresh z and labels, then :func:`_d_update`."""
+    if x_real is None:
+        x_real, y_real = _next_real(trainer)
+    if not trainer.num_classes:
+        y_real = None
+    if trainer.loss_fn.needs_real_logits:
+        trainer.last_real = (x_real, y_real)
+    z = _noise(trainer.batch_size, trainer.z_dim, trainer._uniform_z, trainer.noise_gen, trainer.device)
+    y_fake = _labels(trainer.batch_size, trainer.num_classes, trainer.noise_gen, trainer.device)
+    skipped = trainer.skipped_steps[1] if trainer.skipped_steps is not None else None
+    return _d_update(trainer._d_step_fn, trainer.D, trainer.opt_d, (x_real, y_real, z, y_fake), trainer.config.weight_clip,
+                     trainer.precision, trainer.scaler_d, skipped)
