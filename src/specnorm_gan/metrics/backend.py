@@ -8,7 +8,7 @@ function that needs it, so ``import specnorm_gan.metrics`` works without the ``[
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Optional, Union
 
 import torch
 
@@ -63,3 +63,8 @@ def _short(err: BaseException, limit: int = 300) -> str:
     """An exception's message on one line, cut to ``limit`` characters (state-dict errors list every key)."""
     text = " ".join(str(err).split())
     return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _cache_root(cache_dir: Optional[Union[str, "os.PathLike[str]"]] = None) -> str:
+    """``cache_dir``, or torch-fidelity's default cache of reference statistics, ``$TORCH_HOME/fidelity_cache``."""
+    return os.fspath(cache_dir) if cache_dir is not None else os.path.join(_torch_home(), "fidelity_cache")

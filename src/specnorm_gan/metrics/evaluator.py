@@ -23,9 +23,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .backend import _require_fidelity, _torch_home
+from .backend import _cache_root, _require_fidelity
 from .features import DEFAULT_FEATURE_EXTRACTOR, FeatureExtractor
-from .images import _array_to_nchw, _as_labels, _check_not_unit_range
 from .measure import _measure
 from .protocols import Protocol, _normalize_metrics, get_protocol
 from .reference import ReferenceData, ReferenceLike
@@ -39,6 +38,10 @@ def _resolve_device(device: Optional[Union[str, torch.device]]) -> torch.device:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def _opt_int(value: Optional[int]) -> Optional[int]:
+    return None if value is None else int(value)
 
 
 def _as_reference(reference: Optional[ReferenceLike], metrics: Sequence[str], cache: bool) -> Optional[ReferenceData]:
@@ -118,10 +121,6 @@ class Evaluator:
         _require_fidelity()
         self.metrics = _normalize_metrics(metrics)
         self.protocol = get_protocol(protocol)
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        self.batch_size = batch_size
-        self.seed = int(seed)
         self.device = _resolve_device(device)
         #: The feature extractor (torch-fidelity's, built on first use).
         self.features = FeatureExtractor(
@@ -129,17 +128,15 @@ class Evaluator:
         )
         self.feature_extractor_name = self.features.name
         self.inception_weights: Optional[str] = self.features.weights
-        self.cache = bool(cache)
-        self.cache_dir = os.fspath(cache_dir) if cache_dir is not None else os.path.join(_torch_home(), "fidelity_cache")
-        self.verbose = bool(verbose)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        self.batch_size, self.seed = batch_size, int(seed)
+        self.cache, self.cache_dir, self.verbose = bool(cache), _cache_root(cache_dir), bool(verbose)
         self.reference: Optional[ReferenceData] = _as_reference(reference, self.metrics, self.cache)
         #: The reference side (features and statistics, memoised and cached), or None without a reference.
-        self.reference_stats: Optional[ReferenceStatistics] = None
-        if self.reference is not None:
-            self.reference_stats = ReferenceStatistics(
-                self.reference, self.features, batch_size=batch_size, cache_dir=self.cache_dir, cache=self.cache,
-                verbose=self.verbose,
-            )
+        self.reference_stats: Optional[ReferenceStatistics] = None if self.reference is None else ReferenceStatistics(
+            self.reference, self.features, batch_size=batch_size, cache_dir=self.cache_dir, cache=cache, verbose=verbose
+        )
         #: Every result of this evaluator, in order.
         self.history: List[Dict[str, Any]] = []
 
@@ -183,22 +180,15 @@ class Evaluator:
             >>> result = evaluator.evaluate_generator(G, num_samples=5000, step=10_000)  # doctest: +SKIP
         """
         _, num_classes = _check_generator(G)
-        protocol = self.protocol.with_num_samples(
-            None if num_samples is None else int(num_samples),
-            per_class=None if intra_fid_samples_per_class is None else int(intra_fid_samples_per_class),
-        )
+        per_class = _opt_int(intra_fid_samples_per_class)
+        protocol = self.protocol.with_num_samples(_opt_int(num_samples), per_class=per_class)
         seed = self.seed if seed is None else int(seed)
         bs = self.batch_size if batch_size is None else int(batch_size)
         if "intra_fid" in self.metrics and num_classes == 0:
             raise ValueError("intra-FID needs a conditional generator (G.num_classes > 0); G is unconditional")
         samples = GeneratorSamples(G, self.features, seed=seed, batch_size=bs, reference=self.reference_stats)
-        was_training = G.training
-        G.eval()
-        try:
-            with torch.no_grad():
-                return _measure(self, samples, protocol, seed, bs, num_classes, step)
-        finally:
-            G.train(was_training)
+        with samples.eval_mode():
+            return _measure(self, samples, protocol, seed, bs, num_classes, step)
 
     def evaluate_images(
         self,
@@ -223,18 +213,10 @@ class Evaluator:
         Example:
             >>> result = evaluator.evaluate_images(samples_uint8)  # doctest: +SKIP
         """
-        x = _array_to_nchw(images, "images")
-        y = None if labels is None else _as_labels(labels)
-        if y is not None and len(y) != len(x):
-            raise ValueError(f"labels have {len(y)} entries for {len(x)} images")
-        num_classes = 0 if y is None else int(y.max()) + 1
-        if "intra_fid" in self.metrics and y is None:
-            raise ValueError("intra-FID of an image set needs its class labels (labels=...)")
-        if x.is_floating_point():
-            _check_not_unit_range(x, "images", error=False)
-        samples = ImageSamples(x, y, self.features, batch_size=self.batch_size)
+        samples = ImageSamples(images, labels, self.features, batch_size=self.batch_size,
+                               labels_required="intra_fid" in self.metrics)
         with torch.no_grad():
-            return _measure(self, samples, self.protocol, self.seed, self.batch_size, num_classes, step)
+            return _measure(self, samples, self.protocol, self.seed, self.batch_size, samples.num_classes, step)
 
     __call__ = evaluate_generator
 

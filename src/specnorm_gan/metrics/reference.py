@@ -146,8 +146,8 @@ def _load_source(source: Any, name: Optional[str], labels: Optional[Tensor]) -> 
     if isinstance(source, torch.utils.data.Dataset):
         if labels is None:
             labels = _labels_of_dataset(source)
-        return _Loaded("dataset", name, f"Dataset {type(source).__name__} ({len(source)} items)",  # type: ignore[arg-type]
-                       labels, dataset=source)
+        description = f"Dataset {type(source).__name__} ({len(source)} items)"  # type: ignore[arg-type]
+        return _Loaded("dataset", name, description, labels, dataset=source)
     raise TypeError(
         "reference must be a registered torch-fidelity input name, an .npz path, an image tensor/array or a "
         f"Dataset, got {type(source).__name__}"

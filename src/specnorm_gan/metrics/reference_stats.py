@@ -145,7 +145,7 @@ class ReferenceStatistics:
 
         def compute(c: int) -> Dict[str, Any]:
             if not full:
-                full["f"], full["y"] = self._labelled_features(num_classes, layer)
+                full["f"], full["y"] = _labelled_features(self, num_classes, layer)
             fc = full["f"][full["y"] == c]
             if fc.shape[0] < 2:
                 raise ValueError(f"reference {ref.name!r} has {fc.shape[0]} images of class {c}; need >= 2")
@@ -162,25 +162,26 @@ class ReferenceStatistics:
         self._memo[memo_key] = (stats, counts)
         return stats, counts
 
-    def _labelled_features(self, num_classes: int, layer: str) -> Tuple[Tensor, Tensor]:
-        """Features of the whole reference and its labels, checked against ``num_classes``."""
-        ref = self.reference
-        labels = ref.labels()
-        if labels is None and ref.kind != "dataset":
-            raise ValueError(
-                f"intra-FID needs class labels for the reference {ref.name!r}: pass "
-                "ReferenceData(..., labels=...), an .npz file with 'y', or a dataset with targets/labels"
-            )
-        f, y_items = self.extract(None, [layer])
-        labels = labels if labels is not None else y_items
-        if labels is None:
-            raise ValueError(
-                f"intra-FID needs class labels for the reference {ref.name!r}: its items have none; pass "
-                "ReferenceData(..., labels=...) or a dataset of (image, label) items"
-            )
-        if int(labels.max()) >= num_classes or int(labels.min()) < 0:
-            raise ValueError(
-                f"reference labels span [{int(labels.min())}, {int(labels.max())}] but the generator has "
-                f"{num_classes} classes"
-            )
-        return f[layer], labels
+
+def _labelled_features(stats: ReferenceStatistics, num_classes: int, layer: str) -> Tuple[Tensor, Tensor]:
+    """Features of the whole reference and its labels, checked against ``num_classes`` (intra-FID)."""
+    ref = stats.reference
+    labels = ref.labels()
+    if labels is None and ref.kind != "dataset":
+        raise ValueError(
+            f"intra-FID needs class labels for the reference {ref.name!r}: pass "
+            "ReferenceData(..., labels=...), an .npz file with 'y', or a dataset with targets/labels"
+        )
+    f, y_items = stats.extract(None, [layer])
+    labels = labels if labels is not None else y_items
+    if labels is None:
+        raise ValueError(
+            f"intra-FID needs class labels for the reference {ref.name!r}: its items have none; pass "
+            "ReferenceData(..., labels=...) or a dataset of (image, label) items"
+        )
+    if int(labels.max()) >= num_classes or int(labels.min()) < 0:
+        raise ValueError(
+            f"reference labels span [{int(labels.min())}, {int(labels.max())}] but the generator has "
+            f"{num_classes} classes"
+        )
+    return f[layer], labels

@@ -6,14 +6,16 @@ pool of ``n`` images (with their labels), and the features of ``k`` images of on
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from typing import TYPE_CHECKING, Dict, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterator, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from .features import FeatureExtractor
-from .images import _check_not_unit_range, to_uint8
+from .images import _array_to_nchw, _as_labels, _check_not_unit_range, to_uint8
 from .protocols import Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -97,6 +99,17 @@ class GeneratorSamples:
         self.G, self.features, self.seed, self.batch_size = G, features, seed, batch_size
         self.reference = reference
 
+    @contextlib.contextmanager
+    def eval_mode(self) -> Iterator[None]:
+        """``G`` in eval mode under ``torch.no_grad()``, its mode restored afterwards."""
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            with torch.no_grad():
+                yield
+        finally:
+            self.G.train(was_training)
+
     def pool(self, protocol: Protocol, n: int, layers: Sequence[str]) -> Tuple[Dict[str, Tensor], Optional[Tensor]]:
         """Features of ``n`` samples (labels ``arange(n) % num_classes`` for a conditional ``G``, else ``None``)."""
         labels = torch.arange(n) % self.num_classes if self.num_classes > 0 else None
@@ -144,10 +157,12 @@ class ImageSamples:
     each class for intra-FID.
 
     Args:
-        images: ``(N, C, H, W)`` images, ``uint8`` or float in ``[-1, 1]``.
-        labels: ``(N,)`` class labels, or ``None``.
+        images: ``(N, C, H, W)`` or ``(N, H, W, C)`` images, ``uint8`` or float in ``[-1, 1]`` (float images that
+            look like ``[0, 1]`` ones get a warning).
+        labels: ``(N,)`` class labels, or ``None``; ``num_classes`` is ``max(labels) + 1`` (0 without labels).
         features: The feature extractor.
         batch_size: Images per feature-extractor batch.
+        labels_required: Raise if ``labels`` is ``None`` (intra-FID needs them).
 
     Example:
         >>> samples = ImageSamples(x, y, fe, batch_size=64)  # doctest: +SKIP
@@ -156,8 +171,25 @@ class ImageSamples:
 
     kind = "images"
 
-    def __init__(self, images: Tensor, labels: Optional[Tensor], features: FeatureExtractor, *, batch_size: int) -> None:
-        self.images, self.labels, self.features, self.batch_size = images, labels, features, batch_size
+    def __init__(
+        self,
+        images: Union[Tensor, np.ndarray],
+        labels: Optional[Union[Tensor, np.ndarray]],
+        features: FeatureExtractor,
+        *,
+        batch_size: int,
+        labels_required: bool = False,
+    ) -> None:
+        x = _array_to_nchw(images, "images")
+        y = None if labels is None else _as_labels(labels)
+        if y is not None and len(y) != len(x):
+            raise ValueError(f"labels have {len(y)} entries for {len(x)} images")
+        self.num_classes = 0 if y is None else int(y.max()) + 1
+        if labels_required and y is None:
+            raise ValueError("intra-FID of an image set needs its class labels (labels=...)")
+        if x.is_floating_point():
+            _check_not_unit_range(x, "images", error=False)
+        self.images, self.labels, self.features, self.batch_size = x, y, features, batch_size
 
     def pool(self, protocol: Protocol, n: int, layers: Sequence[str]) -> Tuple[Dict[str, Tensor], Optional[Tensor]]:
         """Features of the first ``n`` images and their labels."""
