@@ -1,6 +1,7 @@
 """specnorm-gan: spectral-normalization GAN building blocks for PyTorch.
 
-SNGAN (Miyato et al., ICLR 2018) and the projection discriminator (Miyato & Koyama, ICLR 2018):
+SNGAN (Miyato et al., ICLR 2018) and the projection discriminator (Miyato & Koyama, ICLR 2018), and their
+descendants SAGAN and BigGAN:
 spectral-norm layers with a fused power iteration, blocks, architectures, presets, losses,
 training and evaluation helpers.
 """
@@ -37,6 +38,10 @@ from . import data, training
 from .data import ImageDataset, InMemoryLoader, load_dataset, load_npz, save_npz
 from .pretrained import from_pretrained, save_pretrained
 from .training import TrainConfig, Trainer, load_checkpoint, models_from_checkpoint, train
+from .attention import SNSelfAttention2d
+from .biggan import BigGANDiscriminator, BigGANGenerator
+from .standing_stats import accumulate_standing_stats
+from .truncation import truncated_normal
 
 __version__ = "0.1.0"
 
@@ -90,4 +95,9 @@ __all__ = [
     "train",
     "save_pretrained",
     "from_pretrained",
+    "SNSelfAttention2d",
+    "BigGANGenerator",
+    "BigGANDiscriminator",
+    "accumulate_standing_stats",
+    "truncated_normal",
 ]
