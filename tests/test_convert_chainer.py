@@ -3,7 +3,7 @@
 Chainer does not run on this torch stack, so the fixtures are .npz files written with numpy in the layout
 ``chainer.serializers.save_npz`` produces (link-path keys, SN ``u``, BN ``avg_mean`` / ``avg_var`` / ``N``), and
 the expected outputs come from ``tests/_chainer.py``, a plain-torch recomputation of the published forward
-(files and commits cited there). Parity in float64.
+(files and commits cited there), at 32 and 128 px. Parity in float64.
 """
 
 import numpy as np
@@ -107,3 +107,22 @@ def test_bad_input(tmp_path):
 def _write_text(path):
     path.write_text("not an archive")
     return path
+
+
+def test_128_px_models_need_the_preset_when_tiny_and_match_the_recomputation(tmp_path):
+    # gen_models/resnet.py + dis_models/snresnet.py: the output conv is named l7, the D head l7 has a bias.
+    g, d = gen_npz(2, 10, res=128), dis_npz(2, 10, res=128)
+    tensors = {k: torch.from_numpy(np.asarray(v)) for k, v in g.items()}
+    # Reduced widths fit both 128 px conditional configs (ImageNet, dog & cat small): --preset decides.
+    with pytest.raises(ValueError, match=r"fits several presets \['dogcat128-projection', 'imagenet128-projection'\]"):
+        conv.convert(tensors)
+    G = conv.convert(tensors, "imagenet128-projection").model.double()
+    assert list(G.arch.channels) == [32, 32, 16, 8, 4, 2]
+    D = conv.convert({k: torch.from_numpy(np.asarray(v)) for k, v in d.items()}, "imagenet128-projection").model.double()
+    assert list(D.arch.channels) == [2, 4, 8, 16, 32, 32] and D.blocks[5].c_sc is None and D.head.linear.bias is not None
+    z, y = torch.randn(2, 128, dtype=torch.float64), torch.tensor([0, 9])
+    x = torch.randn(2, 3, 128, 128, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(G.eval()(z, y), gen_forward(g, z, y), atol=1e-10, rtol=1e-9)
+        torch.testing.assert_close(G.train()(z, y), gen_forward(g, z, y, train=True), atol=1e-10, rtol=1e-9)
+        torch.testing.assert_close(D.eval()(x, y), dis_forward(d, x, y), atol=1e-10, rtol=1e-9)

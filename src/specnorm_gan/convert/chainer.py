@@ -35,7 +35,16 @@ _PREFIXES = {"G": "updater/model:gen/", "D": "updater/model:dis/"}
 
 
 def read(path: Union[str, os.PathLike]) -> Dict[str, Any]:
-    """Reads a ``save_npz`` file (no pickle) into ``{"link/path": tensor}``."""
+    """Reads a ``save_npz`` file (no pickle) into ``{"link/path": tensor}``; non-numeric entries are skipped.
+
+    Example::
+
+        >>> import tempfile, numpy as np
+        >>> path = tempfile.mkdtemp() + "/gen.npz"
+        >>> np.savez(path, **{"l1/W": np.zeros((4, 2), "f"), "b5/N": np.array(0)})
+        >>> sorted(read(path))
+        ['b5/N', 'l1/W']
+    """
     import numpy as np
 
     what = f"{path}: not a numpy .npz archive of arrays as chainer.serializers.save_npz writes"
