@@ -5,6 +5,8 @@
     python examples/train.py --preset stl10-resnet48 --data ~/data --dataset stl10
     python examples/train.py --preset cifar10-projection --data cifar10_train.npz --width 0.25
     python examples/train.py --preset animeface96-resnet --data animeface/     # image folder
+    python examples/train.py --preset cifar10-10pct-diffaugment --data ~/data  # seeded 5,000-image subset
+    python examples/train.py --preset 100shot-64-resnet --data 100-shot-obama/ # 100 images, DiffAugment
     torchrun --nproc_per_node 4 examples/train.py --preset imagenet128-projection --data imagenet/
     python examples/train.py --resume --out runs/cifar10                      # continue a run
 

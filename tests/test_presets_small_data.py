@@ -141,7 +141,7 @@ def test_wrong_policy_in_a_preset_override_is_refused() -> None:
         build_gan("100shot-64-resnet", width=1 / 16, max_images=0)
     with pytest.raises(ValueError, match=r"both augment D's inputs; expected one of them"):
         build_gan("cifar10-20pct-diffaugment", width=1 / 16, ada_target=0.6)
-    with pytest.raises(ValueError, match=r"ada_target must be a float in \(0, 1\] or None, got 1.5"):
+    with pytest.raises(ValueError, match=r"ada_target must be a probability in \[0, 1\] or None, got 1.5"):
         TrainHParams(ada_target=1.5)
     # An override that is right goes through; ADA replaces the policy when the policy is cleared.
     assert build_gan("cifar10-10pct-diffaugment", width=1 / 16, diffaugment="", ada_target=0.6).hparams.ada_target == 0.6
@@ -221,3 +221,22 @@ def test_train_script_ada_target_replaces_the_preset_policy(cifar_like: Path, tm
     assert train.main(_tiny(cifar_like, tmp_path / "ada", "--ada-target", "0.6", "--max-images", "40")) == 0
     ckpt = torch.load(next((tmp_path / "ada" / "checkpoints").iterdir()), weights_only=True)
     assert (ckpt["config"]["diffaugment"], ckpt["config"]["ada_target"]) == ("", 0.6)
+
+
+def test_train_script_few_shot_preset_on_an_image_folder(tmp_path: Path, subsets: List[Dict[str, Any]]) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "few-shot"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(110):  # more images than the preset's 100, non-square: centre-cropped and resized to 64 px
+        Image.fromarray(rng.integers(0, 256, (40, 52, 3), dtype=np.uint8)).save(folder / f"{i:03d}.png")
+    train = _train_script()
+    argv = ["--preset", "100shot-64-cnn", "--data", str(folder), "--no-allocator-tuning", "--width", "0.0625",
+            "--iterations", "1", "--batch-size", "2", "--g-batch-size", "2", "--no-progress", "--no-tensorboard",
+            "--sample-every", "0", "--threads", "1", "--out", str(tmp_path / "run")]
+    assert train.main(argv) == 0
+    (call,) = subsets
+    assert (call["n"], call["len"], len(call["of"]), tuple(call["images"].shape[1:])) == (100, 100, 110, (3, 64, 64))
+    ckpt = torch.load(next((tmp_path / "run" / "checkpoints").iterdir()), weights_only=True)
+    assert ckpt["config"]["diffaugment"] == "color,translation,cutout" and ckpt["config"]["num_classes"] == 0

@@ -9,6 +9,9 @@ One preset per published configuration of the project reference (``architectures
   ``cifar10-cnn-a`` ... ``-f`` (optimizer settings A-F), ``stl10-cnn48``, ``stl10-resnet48``, ...;
 * other published definitions: ``cifar10-cnn-cgl`` (chainer-gan-lib SN-DCGAN), torch-mimicry's
   and mmgeneration's CIFAR / ImageNet models, the 96 px designs;
+* training on little data (DiffAugment, mit-han-lab/data-efficient-gans): ``cifar10-10pct-diffaugment``,
+  ``cifar10-20pct-diffaugment`` (``TrainHParams.max_images``: the published training subset) and the
+  100-shot image-folder presets ``100shot-64-resnet``, ``100shot-64-cnn``;
 * the experiment grids of the seed repositories: ``k2-c0`` ... (koshian2/SNGAN, IDs as in the
   reference's section 5.1), ``ck-*``, ``xy-*``, ``ct-*`` (section 5.2).
 
@@ -68,7 +71,7 @@ class TrainHParams:
         diffaugment: DiffAugment policy applied to D's real and fake inputs, comma-separated names of
             :data:`specnorm_gan.augment.DIFFAUGMENT_POLICIES` (e.g. ``"translation,cutout"``); ``""`` = none.
         ada_target: adaptive augmentation (:class:`specnorm_gan.augment.AdaptiveAugment`) with this target
-            of ``E[sign(D(x_real))]``, in ``(0, 1]``; ``None`` = off. Not together with ``diffaugment``.
+            of ``E[sign(D(x_real))]``, in ``[0, 1]``; ``None`` = off. Not together with ``diffaugment``.
         max_images: size of the training subset the configuration was published with (e.g. 5000 = 10%
             of CIFAR-10; ``examples/train.py`` draws it seeded, as ``--max-images``); ``None`` = all images.
         preset: name of the preset these values come from.
@@ -118,8 +121,8 @@ class TrainHParams:
             parse_policy(self.diffaugment, DIFFAUGMENT_POLICIES, "DiffAugment policy")
         if self.ada_target is not None:
             ok = isinstance(self.ada_target, (int, float)) and not isinstance(self.ada_target, bool)
-            if not (ok and 0.0 < self.ada_target <= 1.0):
-                raise ValueError(f"ada_target must be a float in (0, 1] or None, got {self.ada_target!r}")
+            if not (ok and 0.0 <= self.ada_target <= 1.0):
+                raise ValueError(f"ada_target must be a probability in [0, 1] or None, got {self.ada_target!r}")
             if self.diffaugment:
                 raise ValueError(f"diffaugment={self.diffaugment!r} and ada_target={self.ada_target!r} both augment D's "
                                  "inputs; expected one of them")
