@@ -590,12 +590,13 @@ _DA_CIFAR = dict(n_dis=4, lr_g=2e-4, lr_d=2e-4, betas_g=(0.0, 0.999), betas_d=(0
                  lr_decay="none", update_order="d_first", ema_decay=0.9999, ema_start=1000, diffaugment="translation,cutout")
 for _pct, _n in ((10, 5000), (20, 10_000)):
     _add(f"cifar10-{_pct}pct-diffaugment",
-         f"BigGAN + DiffAugment (translation, cutout), CIFAR-10 32 px, 10 classes, {_pct}% of the training set ({_n:,} images)",
+         f"BigGAN + DiffAugment (Zhao et al. 2020; translation, cutout), CIFAR-10 32 px, 10 classes, "
+         f"{_pct}% of the training set ({_n:,} images)",
          _DA + f"DiffAugment-biggan-cifar/scripts/DiffAugment-biggan-cifar10-0.{_pct // 10}.sh and utils.py defaults "
          f"(Zhao et al. 2020, CIFAR-10 {_pct}% data: --DiffAugment translation,cutout, --num_samples {_n}, batch 50, "
          "4 D steps, G/D lr 2e-4, Adam betas (0, 0.999), hinge, EMA 0.9999 from 1000, D steps first, no ortho reg, "
          f"N(0, 0.02) init; G steps = 5000 epochs x {_n:,} images / (50 x 4)); architecture: this library's biggan-32 row "
-         "(as cifar10-biggan; the script's BigGAN-PyTorch ch 64 model has no attention and non-shared cBN); "
+         "(as cifar10-biggan, z 80; the script's BigGAN-PyTorch model has ch 64, z 128, no attention and non-shared cBN); "
          "its random horizontal flips of the data (--mirror_augment) are not reproduced",
          "cifar10", "biggan", 32, 10,
          TrainHParams(iterations=_epoch_steps(5000, _n, 50, 4), z_dim=80, max_images=_n, **_DA_CIFAR),  # type: ignore[arg-type]
@@ -615,16 +616,18 @@ def _few_shot(n_dis: int, **kw: Any) -> Dict[str, Any]:
 _FEW_SHOT_SRC = (_DA + "DiffAugment-stylegan2/run_few_shot.py (the paper's 100-shot Obama / Grumpy cat / Panda runs: "
                  "--DiffAugment color,translation,cutout, 300 kimg) and README.md (batch 16); G steps = 300,000 real "
                  "images / (16 x n_dis); 64 px, the SNGAN model and its other hyperparameters ({}) are this library's choice")
-_add("100shot-64-resnet", "ResNet SNGAN + DiffAugment (color, translation, cutout), 100-shot image folder 64 px, unconditional",
+_add("100shot-64-resnet",
+     "ResNet SNGAN + DiffAugment (Zhao et al. 2020; color, translation, cutout), 100-shot image folder 64 px, unconditional",
      _FEW_SHOT_SRC.format("CH resnet_64 / snresnet_64; training of the official CIFAR config: hinge, n_dis 5, Adam 2e-4 "
                           "(0, 0.9), G batch 2x, linear decay"),
      "imagefolder", "resnet", 64, 0,
      TrainHParams(g_batch_size=2 * _FEW_SHOT_BATCH, **_few_shot(5)))  # type: ignore[arg-type]
 # The paper's standard-CNN G at 64 px: the 32 px row with the dense layer to M_g x M_g = 8 x 8 (this library's extension).
 _PAPER_G64 = replace(DCGAN_G_ARCHS["paper-32"], bottom_width=8, source="SNGAN paper Table 3 with M_g=8 (64 px; 100shot-64-cnn)")
-_add("100shot-64-cnn", "Standard CNN SNGAN + DiffAugment (color, translation, cutout), 100-shot image folder 64 px, unconditional",
-     _FEW_SHOT_SRC.format("paper Table 3 standard CNN at 64 px: G the paper-32 row with M_g = 8, D the paper layers; training as cifar10-cnn: "
-                          "hinge, setting C (Adam 2e-4 (0.5, 0.999), n_dis 1), no decay"),
+_add("100shot-64-cnn",
+     "Standard CNN SNGAN + DiffAugment (Zhao et al. 2020; color, translation, cutout), 100-shot image folder 64 px, unconditional",
+     _FEW_SHOT_SRC.format("paper Table 3 standard CNN at 64 px: G the paper-32 row with M_g = 8, D the paper layers; "
+                          "training as cifar10-cnn: hinge, setting C (Adam 2e-4 (0.5, 0.999), n_dis 1), no decay"),
      "imagefolder", "cnn", 64, 0,
      _setting("c", g_batch_size=_FEW_SHOT_BATCH, **_few_shot(1)),
      {"arch": _PAPER_G64}, {"arch": "paper"})
