@@ -5,6 +5,8 @@
     python examples/train.py --preset stl10-resnet48 --data ~/data --dataset stl10
     python examples/train.py --preset cifar10-projection --data cifar10_train.npz --width 0.25
     python examples/train.py --preset animeface96-resnet --data animeface/     # image folder
+    python examples/train.py --preset cifar10-10pct-diffaugment --data ~/data  # seeded 5,000-image subset
+    python examples/train.py --preset 100shot-64-resnet --data 100-shot-obama/ # 100 images, DiffAugment
     torchrun --nproc_per_node 4 examples/train.py --preset imagenet128-projection --data imagenet/
     python examples/train.py --resume --out runs/cifar10                      # continue a run
 
@@ -85,7 +87,8 @@ def build_parser(
     d.add_argument("--download", action="store_true", help="let torchvision download missing files (needs internet)")
     d.add_argument("--no-verify-data", dest="verify_data", action="store_false",
                    help="check that torchvision's files exist instead of their MD5 (accepts modified or subset copies)")
-    d.add_argument("--max-images", type=int, help="train on a random subset of this many images")
+    d.add_argument("--max-images", type=int, help="train on a random subset of this many images, drawn with --seed "
+                                                  "(default: the preset's, e.g. 5000 for cifar10-10pct-diffaugment; 0 = all)")
     d.add_argument("--crop", choices=["center", "none"], help="centre-crop non-square images before resizing (default center)")
 
     m = p.add_argument_group("model")
@@ -139,8 +142,10 @@ def build_parser(
     o.add_argument("--ortho-weight", type=float, help="BigGAN's orthogonal regularization of G, off-diagonal form (0: none; 1e-4 in Brock et al.)")
 
     a = p.add_argument_group("training on little data (docs/augmentation.md)")
-    a.add_argument("--diffaugment", help="DiffAugment policy on D's inputs, e.g. color,translation,cutout ('' = none)")
-    a.add_argument("--ada-target", type=float, help="adaptive augmentation (ADA) with this target of E[sign(D(real))], e.g. 0.6")
+    a.add_argument("--diffaugment", help="DiffAugment policy on D's inputs, e.g. color,translation,cutout ('' = none; "
+                                         "default: the preset's)")
+    a.add_argument("--ada-target", type=float, help="adaptive augmentation (ADA) with this target of E[sign(D(real))], e.g. 0.6 "
+                                                    "(replaces the preset's DiffAugment policy unless --diffaugment is given)")
     a.add_argument("--ada-speed", dest="ada_speed_images", type=float,
                    help="real images for ADA's probability to go from 0 to 1 (default 500000)")
     a.add_argument("--ada-interval", type=int, help="D steps between ADA probability updates (default 4)")
@@ -236,6 +241,8 @@ def config_updates(args: argparse.Namespace) -> Dict[str, Any]:
         upd["loss_kwargs"] = dict(given["loss_arg"])
     if given.get("unconditional"):
         upd["num_classes"] = 0
+    if "ada_target" in upd and "diffaugment" not in upd:  # ADA instead of a preset's DiffAugment policy
+        upd["diffaugment"] = ""
     g: Dict[str, Any] = {}
     d: Dict[str, Any] = {}
     if "d_last_width" in given:
@@ -373,6 +380,10 @@ def main(argv: Optional[List[str]] = None, defaults: Optional[Dict[str, Any]] = 
         record = get_preset(config.preset) if config.preset else None
     except ValueError as e:
         return fail(str(e))
+    if data_args["max_images"] is None and record is not None:  # the preset's training subset (saved for --resume)
+        data_args["max_images"] = record.hparams.max_images
+    if data_args["max_images"] is not None and data_args["max_images"] < 0:
+        return fail(f"--max-images must be an int >= 0 (0 = all images), got {data_args['max_images']}")
     resolution = config.resolution or (record.resolution if record else None)
     channels = config.in_channels or (record.in_channels if record else 3)
     if resolution is None:

@@ -163,6 +163,36 @@ EXPECTED_COUNTS["dogcat256-projection"] = (
 )
 
 
+def _paper_cnn_counts(resolution: int, z: int = 128) -> Tuple[int, int]:
+    """SNGAN paper Table 3 standard CNN at ``resolution`` (M_g = resolution / 8): closed-form layer list."""
+    m = resolution // 8
+    g = z * m * m * 512 + m * m * 512  # dense with bias, no BN after it
+    for cin, cout in ((512, 256), (256, 128), (128, 64)):
+        g += cin * cout * 4 * 4 + cout + 2 * cout  # deconv 4x4 s2 with bias, BN gain + bias
+    g += 64 * 3 * 3 * 3 + 3  # conv 3x3 to RGB
+    d, cin = 0, 3
+    for cout, k in ((64, 3), (64, 4), (128, 3), (128, 4), (256, 3), (256, 4), (512, 3)):
+        d += cin * cout * k * k + cout
+        cin = cout
+    return g, d + m * m * 512 + 1  # flatten of the (resolution / 8)^2 x 512 map, SN linear with bias
+
+
+# Small-data presets: the architectures of existing rows, counted from their layer lists.
+EXPECTED_COUNTS["cifar10-10pct-diffaugment"] = expected_biggan_32()  # the biggan-32 design of cifar10-biggan
+EXPECTED_COUNTS["cifar10-20pct-diffaugment"] = expected_biggan_32()
+EXPECTED_COUNTS["100shot-64-resnet"] = (  # CH resnet_64 / snresnet_64 (ch=64), unconditional
+    _resnet_g_count(128, 4, (1024, 512, 256, 128, 64), 0),
+    _resnet_d_count((64, 128, 256, 512, 1024), (True,) * 5, 0),
+)
+EXPECTED_COUNTS["100shot-64-cnn"] = _paper_cnn_counts(64)
+
+
+def test_small_data_count_formulas_reproduce_the_reference_rows() -> None:
+    # The closed forms above give the reference counts of the same designs at the published sizes.
+    assert _paper_cnn_counts(32) == EXPECTED_COUNTS["cifar10-cnn"] and _paper_cnn_counts(48) == EXPECTED_COUNTS["stl10-cnn48"]
+    assert EXPECTED_COUNTS["100shot-64-resnet"] == EXPECTED_COUNTS["celeba64-resnet"] == (12_220_675, 10_141_441)
+
+
 def test_every_preset_has_an_expected_count() -> None:
     assert sorted(EXPECTED_COUNTS) == list_presets()
 

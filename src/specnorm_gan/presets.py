@@ -9,6 +9,9 @@ One preset per published configuration of the project reference (``architectures
   ``cifar10-cnn-a`` ... ``-f`` (optimizer settings A-F), ``stl10-cnn48``, ``stl10-resnet48``, ...;
 * other published definitions: ``cifar10-cnn-cgl`` (chainer-gan-lib SN-DCGAN), torch-mimicry's
   and mmgeneration's CIFAR / ImageNet models, the 96 px designs;
+* training on little data (DiffAugment, mit-han-lab/data-efficient-gans): ``cifar10-10pct-diffaugment``,
+  ``cifar10-20pct-diffaugment`` (``TrainHParams.max_images``: the published training subset) and the
+  100-shot image-folder presets ``100shot-64-resnet``, ``100shot-64-cnn``;
 * the experiment grids of the seed repositories: ``k2-c0`` ... (koshian2/SNGAN, IDs as in the
   reference's section 5.1), ``ck-*``, ``xy-*``, ``ct-*`` (section 5.2).
 
@@ -30,9 +33,10 @@ from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from torch import nn
 
+from .augment import DIFFAUGMENT_POLICIES, parse_policy
 from .biggan import BigGANDiscriminator, BigGANGenerator
 from .blocks import init_weights
-from .models import SNDCGANDiscriminator, SNDCGANGenerator, SNResNetDiscriminator, SNResNetGenerator
+from .models import DCGAN_G_ARCHS, SNDCGANDiscriminator, SNDCGANGenerator, SNResNetDiscriminator, SNResNetGenerator
 
 __all__ = ["TrainHParams", "Preset", "GANSpec", "build_gan", "list_presets", "get_preset", "PRESETS"]
 
@@ -64,6 +68,12 @@ class TrainHParams:
         ema_decay: decay of the EMA of G (used when the run keeps one, ``TrainConfig(ema=True)``).
         ema_start: G updates before which the EMA copies G.
         ortho_weight: weight of BigGAN's orthogonal regularization of G (0 = none).
+        diffaugment: DiffAugment policy applied to D's real and fake inputs, comma-separated names of
+            :data:`specnorm_gan.augment.DIFFAUGMENT_POLICIES` (e.g. ``"translation,cutout"``); ``""`` = none.
+        ada_target: adaptive augmentation (:class:`specnorm_gan.augment.AdaptiveAugment`) with this target
+            of ``E[sign(D(x_real))]``, in ``[0, 1]``; ``None`` = off. Not together with ``diffaugment``.
+        max_images: size of the training subset the configuration was published with (e.g. 5000 = 10%
+            of CIFAR-10; ``examples/train.py`` draws it seeded, as ``--max-images``); ``None`` = all images.
         preset: name of the preset these values come from.
 
     Example::
@@ -97,7 +107,28 @@ class TrainHParams:
     ema_decay: float = 0.9999
     ema_start: int = 0
     ortho_weight: float = 0.0
+    diffaugment: str = ""
+    ada_target: Optional[float] = None
+    max_images: Optional[int] = None
     preset: str = ""
+
+    def __post_init__(self) -> None:
+        """Checks the small-data fields (a wrong policy fails here, when the preset or override is made)."""
+        if not isinstance(self.diffaugment, str):
+            raise TypeError(f"diffaugment must be a comma-separated policy string such as 'translation,cutout', "
+                            f"got {self.diffaugment!r}")
+        if self.diffaugment:
+            parse_policy(self.diffaugment, DIFFAUGMENT_POLICIES, "DiffAugment policy")
+        if self.ada_target is not None:
+            ok = isinstance(self.ada_target, (int, float)) and not isinstance(self.ada_target, bool)
+            if not (ok and 0.0 <= self.ada_target <= 1.0):
+                raise ValueError(f"ada_target must be a probability in [0, 1] or None, got {self.ada_target!r}")
+            if self.diffaugment:
+                raise ValueError(f"diffaugment={self.diffaugment!r} and ada_target={self.ada_target!r} both augment D's "
+                                 "inputs; expected one of them")
+        m = self.max_images
+        if m is not None and not (isinstance(m, int) and not isinstance(m, bool) and m >= 1):
+            raise ValueError(f"max_images must be an int >= 1 or None, got {m!r}")
 
 
 @dataclass(frozen=True)
@@ -543,6 +574,63 @@ _add("cifar10-biggan", "BigGAN, CIFAR-10 32 px, 10 classes (StudioGAN: ch 96, z 
      TrainHParams(n_dis=5, lr_g=2e-4, lr_d=2e-4, betas_g=(0.5, 0.999), betas_d=(0.5, 0.999), batch_size=64, g_batch_size=64,
                   iterations=100_000, lr_decay="none", update_order="d_first", ema_decay=0.9999, ema_start=1000, z_dim=80),
      {"arch": "biggan-32"}, {"arch": "biggan-32"})
+
+
+# --------------------------------------------------------------------------------------------
+# Training on little data (DiffAugment, Zhao et al. 2020, mit-han-lab/data-efficient-gans)
+# --------------------------------------------------------------------------------------------
+def _epoch_steps(epochs: int, images: int, batch: int, n_dis: int) -> int:
+    """G updates of a BigGAN-PyTorch run with the multi-epoch sampler: each update consumes
+    ``batch * n_dis`` real images, ``epochs * images`` in all."""
+    return epochs * images // (batch * n_dis)
+
+
+_DA = "mit-han-lab/data-efficient-gans "
+_DA_CIFAR = dict(n_dis=4, lr_g=2e-4, lr_d=2e-4, betas_g=(0.0, 0.999), betas_d=(0.0, 0.999), batch_size=50, g_batch_size=50,
+                 lr_decay="none", update_order="d_first", ema_decay=0.9999, ema_start=1000, diffaugment="translation,cutout")
+for _pct, _n in ((10, 5000), (20, 10_000)):
+    _add(f"cifar10-{_pct}pct-diffaugment",
+         f"BigGAN + DiffAugment (Zhao et al. 2020; translation, cutout), CIFAR-10 32 px, 10 classes, "
+         f"{_pct}% of the training set ({_n:,} images)",
+         _DA + f"DiffAugment-biggan-cifar/scripts/DiffAugment-biggan-cifar10-0.{_pct // 10}.sh and utils.py defaults "
+         f"(Zhao et al. 2020, CIFAR-10 {_pct}% data: --DiffAugment translation,cutout, --num_samples {_n}, batch 50, "
+         "4 D steps, G/D lr 2e-4, Adam betas (0, 0.999), hinge, EMA 0.9999 from 1000, D steps first, no ortho reg, "
+         f"N(0, 0.02) init; G steps = 5000 epochs x {_n:,} images / (50 x 4)); architecture: this library's biggan-32 row "
+         "(as cifar10-biggan, z 80; the script's BigGAN-PyTorch model has ch 64, z 128, no attention and non-shared cBN); "
+         "its random horizontal flips of the data (--mirror_augment) are not reproduced",
+         "cifar10", "biggan", 32, 10,
+         TrainHParams(iterations=_epoch_steps(5000, _n, 50, 4), z_dim=80, max_images=_n, **_DA_CIFAR),  # type: ignore[arg-type]
+         {"arch": "biggan-32", "init": "normal0.02"}, {"arch": "biggan-32", "init": "normal0.02"})
+
+# 100-shot: the paper's few-shot runs are StyleGAN2 at 256 px (run_few_shot.py); these presets keep
+# its data size, policy, batch and length (real images shown to D) with this library's SNGAN models at 64 px.
+_FEW_SHOT_BATCH = 16  # DiffAugment-stylegan2/README.md: the few-shot models (updated 07/23/2020) use batch 16
+_FEW_SHOT_IMAGES = 300_000  # run_few_shot.py --total-kimg default 300
+
+
+def _few_shot(n_dis: int, **kw: Any) -> Dict[str, Any]:
+    return dict(batch_size=_FEW_SHOT_BATCH, diffaugment="color,translation,cutout", max_images=100,
+                iterations=_FEW_SHOT_IMAGES // (_FEW_SHOT_BATCH * n_dis), n_dis=n_dis, **kw)
+
+
+_FEW_SHOT_SRC = (_DA + "DiffAugment-stylegan2/run_few_shot.py (the paper's 100-shot Obama / Grumpy cat / Panda runs: "
+                 "--DiffAugment color,translation,cutout, 300 kimg) and README.md (batch 16); G steps = 300,000 real "
+                 "images / (16 x n_dis); 64 px, the SNGAN model and its other hyperparameters ({}) are this library's choice")
+_add("100shot-64-resnet",
+     "ResNet SNGAN + DiffAugment (Zhao et al. 2020; color, translation, cutout), 100-shot image folder 64 px, unconditional",
+     _FEW_SHOT_SRC.format("CH resnet_64 / snresnet_64; training of the official CIFAR config: hinge, n_dis 5, Adam 2e-4 "
+                          "(0, 0.9), G batch 2x, linear decay"),
+     "imagefolder", "resnet", 64, 0,
+     TrainHParams(g_batch_size=2 * _FEW_SHOT_BATCH, **_few_shot(5)))  # type: ignore[arg-type]
+# The paper's standard-CNN G at 64 px: the 32 px row with the dense layer to M_g x M_g = 8 x 8 (this library's extension).
+_PAPER_G64 = replace(DCGAN_G_ARCHS["paper-32"], bottom_width=8, source="SNGAN paper Table 3 with M_g=8 (64 px; 100shot-64-cnn)")
+_add("100shot-64-cnn",
+     "Standard CNN SNGAN + DiffAugment (Zhao et al. 2020; color, translation, cutout), 100-shot image folder 64 px, unconditional",
+     _FEW_SHOT_SRC.format("paper Table 3 standard CNN at 64 px: G the paper-32 row with M_g = 8, D the paper layers; "
+                          "training as cifar10-cnn: hinge, setting C (Adam 2e-4 (0.5, 0.999), n_dis 1), no decay"),
+     "imagefolder", "cnn", 64, 0,
+     _setting("c", g_batch_size=_FEW_SHOT_BATCH, **_few_shot(1)),
+     {"arch": _PAPER_G64}, {"arch": "paper"})
 
 
 # --------------------------------------------------------------------------------------------
