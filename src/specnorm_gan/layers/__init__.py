@@ -29,9 +29,7 @@ is viewed as a matrix with ``dim`` as rows; in training mode each forward first 
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
-
+from .._moved import moved_names_getattr
 from .ema import ema_update_
 from .fused import fuse_spectral_norm
 from .modules import SNConv1d, SNConv2d, SNConv3d, SNConvTranspose1d, SNConvTranspose2d, SNConvTranspose3d, SNEmbedding
@@ -42,30 +40,24 @@ from .utils import is_spectral_norm, remove_spectral_norm, reset_spectral_norm, 
 #: Where the private names of the former single-file ``layers.py`` live now. They stay readable
 #: as ``specnorm_gan.layers.<name>`` (other modules and tests import some; pickled models refer to
 #: ``_FusedSpectralNorm``); code that patches one must patch it in its submodule.
-_PRIVATE = {
-    "power_iteration": (
-        "_WARMUP_ITERATIONS", "_normalize", "_power_iteration", "_is_compiling", "_copy_all_", "_compute_dtype",
-        "_normalize_group",
-    ),
-    "core": ("M", "_check_options", "_SpectralNorm"),
-    "torch_compat": ("_translate_torch_keys",),
-    "modules": ("_check_input", "_SN_KWARGS_DOC", "_SNConvNd", "_SNConvTransposeNd", "_SN_CLASSES", "_PLAIN_CLASSES"),
-    "fused": (
-        "_matrix_as_weight", "_SpectralDivide", "_PACK_SLACK", "_PACK_ALLOWANCE", "_PackedGroup", "_pack_layers",
-        "_layer_signature", "_FusedSpectralNorm",
-    ),
-}
-_PRIVATE_HOME = {name: module for module, names in _PRIVATE.items() for name in names}
+__getattr__ = moved_names_getattr(
+    __name__,
+    {
+        "power_iteration": (
+            "_WARMUP_ITERATIONS", "_normalize", "_power_iteration", "_is_compiling", "_copy_all_", "_compute_dtype",
+            "_normalize_group",
+        ),
+        "core": ("M", "_check_options", "_SpectralNorm"),
+        "torch_compat": ("_translate_torch_keys",),
+        "modules": ("_check_input", "_SN_KWARGS_DOC", "_SNConvNd", "_SNConvTransposeNd", "_SN_CLASSES", "_PLAIN_CLASSES"),
+        "fused": (
+            "_matrix_as_weight", "_SpectralDivide", "_PACK_SLACK", "_PACK_ALLOWANCE", "_PackedGroup", "_pack_layers",
+            "_layer_signature", "_FusedSpectralNorm",
+        ),
+    },
+)
 
-
-def __getattr__(name: str) -> Any:
-    module = _PRIVATE_HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{module}"), name)
-
-
-__all__ = [
+__all__ = [  # in the order of the API page
     "SNLinear",
     "SNConv1d",
     "SNConv2d",
@@ -74,13 +66,13 @@ __all__ = [
     "SNConvTranspose2d",
     "SNConvTranspose3d",
     "SNEmbedding",
+    "is_spectral_norm",
     "spectral_norm",
     "remove_spectral_norm",
     "spectral_norm_all",
     "spectral_norms",
     "reset_spectral_norm",
-    "fuse_spectral_norm",
-    "is_spectral_norm",
-    "ema_update_",
     "load_torch_spectral_norm_state_dict",
+    "fuse_spectral_norm",
+    "ema_update_",
 ]
