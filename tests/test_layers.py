@@ -472,7 +472,7 @@ def test_packed_path_gradient_matches_finite_differences() -> None:
 
 
 def test_packed_path_sees_buffers_written_or_replaced_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
-    import specnorm_gan.layers as layers
+    import specnorm_gan.layers.fused as layers  # the module whose _pack_layers reads _PACK_ALLOWANCE
 
     for allowance in (layers._PACK_ALLOWANCE, 0):  # one packed group, then one group per shape
         monkeypatch.setattr(layers, "_PACK_ALLOWANCE", allowance)

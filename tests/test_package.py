@@ -47,3 +47,17 @@ def test_readme_python_examples_run() -> None:
         namespace: dict = {}
         exec(compile(block, str(readme), "exec"), namespace)
     assert namespace["logits"].shape == (8, 1)  # the last block's discriminator output
+
+
+def test_every_exported_name_resolves() -> None:
+    # Each listed name must be importable (``from specnorm_gan import *`` fails on a missing one), and
+    # the top level re-exports every public name of specnorm_gan.layers (the two lists are kept by hand).
+    import importlib
+
+    for name in ("specnorm_gan", "specnorm_gan.layers", "specnorm_gan.data"):
+        module = importlib.import_module(name)
+        missing = [n for n in module.__all__ if not hasattr(module, n)]
+        assert not missing, f"{name}.__all__ lists names it does not define: {missing}"
+    import specnorm_gan
+
+    assert set(specnorm_gan.layers.__all__) <= set(specnorm_gan.__all__)
