@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -178,3 +178,19 @@ def finish(model: nn.Module, state: StateDict, what: str) -> nn.Module:
 
 
 ConvertFn = Callable[[Any, Optional[str]], Converted]
+
+
+def convert_g_or_d(state: StateDict, preset: Optional[str], g_keys: Sequence[str], convert_g: ConvertFn,
+                   d_keys: Sequence[str], convert_d: ConvertFn, error: str) -> Converted:
+    """``convert_g`` when ``state`` holds every key of ``g_keys``, else ``convert_d`` when it holds every key of
+    ``d_keys``; otherwise ``ValueError(error)`` (the message names the keys a G and a D would have)."""
+    if all(k in state for k in g_keys):
+        return convert_g(state, preset)
+    if all(k in state for k in d_keys):
+        return convert_d(state, preset)
+    raise ValueError(error)
+
+
+def int_fields(obj: Mapping[str, Any], keys: Sequence[str]) -> Dict[str, int]:
+    """The integer entries ``keys`` of a checkpoint dict (step counters), for :attr:`Converted.source`."""
+    return {k: int(obj[k]) for k in keys if isinstance(obj.get(k), int) and not isinstance(obj.get(k), bool)}

@@ -28,7 +28,8 @@ import torch
 from ..models import RESNET_D_ARCHS, RESNET_G_ARCHS
 from ..presets import PRESETS, GANSpec, Preset, get_preset
 from ..pretrained import power_iteration_in_eval
-from ._common import Converted, StateDict, build_target, channel_override, choose_preset, fill_sn, finish, rename
+from ._common import (Converted, StateDict, build_target, channel_override, choose_preset, convert_g_or_d, fill_sn, finish,
+                      rename)
 
 _WHAT_G, _WHAT_D = "Chainer sngan_projection generator", "Chainer sngan_projection discriminator"
 _PREFIXES = {"G": "updater/model:gen/", "D": "updater/model:dis/"}
@@ -156,12 +157,9 @@ def convert(obj: Dict[str, Any], preset: Optional[str] = None) -> Converted:
         result = Converted(spec, d.preset, "GAN")
     else:
         state = {k.replace("/", "."): v for k, v in tensors.items()}
-        if "l1.W" in state:
-            result = _convert_g(state, preset)
-        elif "block1.c1.W" in state and "block1.c1.u" in state:
-            result = _convert_d(state, preset)
-        else:
-            raise ValueError("not a Chainer sngan_projection snapshot: expected 'l1/W' (G), 'block1/c1/W' with "
-                             "'block1/c1/u' (D), or a trainer snapshot with 'updater/model:gen/...' and 'updater/model:dis/...'")
+        result = convert_g_or_d(state, preset, ["l1.W"], _convert_g, ["block1.c1.W", "block1.c1.u"], _convert_d,
+                                "not a Chainer sngan_projection snapshot: expected 'l1/W' (G), 'block1/c1/W' with "
+                                "'block1/c1/u' (D), or a trainer snapshot with 'updater/model:gen/...' and "
+                                "'updater/model:dis/...'")
     result.source = {"format": "chainer"}
     return result

@@ -24,19 +24,8 @@ import torch
 from ..models import RESNET_D_ARCHS, RESNET_G_ARCHS
 from ..presets import get_preset
 from ..pretrained import power_iteration_in_eval
-from ._common import (
-    Converted,
-    StateDict,
-    block_count,
-    build_target,
-    channel_override,
-    choose_preset,
-    fill_sn,
-    finish,
-    rename,
-    torch_sn_names,
-    unwrap,
-)
+from ._common import (Converted, StateDict, block_count, build_target, channel_override, choose_preset,
+                      convert_g_or_d, fill_sn, finish, int_fields, rename, torch_sn_names, unwrap)
 
 _CONTAINERS = ("model_state_dict", "state_dict")
 
@@ -136,14 +125,8 @@ def convert(obj: Dict[str, Any], preset: Optional[str] = None) -> Converted:
     """
     # torch.nn.utils.spectral_norm keeps the raw weight as weight_orig (mimicry's blocks).
     state = torch_sn_names(unwrap(obj, _CONTAINERS))
-    if "l1.weight" in state:
-        result = _convert_g(state, preset)
-    elif "block1.c1.weight" in state and "block1.c1.weight_u" in state:
-        result = _convert_d(state, preset)
-    else:
-        raise ValueError("not a torch-mimicry SNGAN / cGAN-PD checkpoint: expected 'l1.weight' (G) or "
-                         "'block1.c1.weight_orig' with 'block1.c1.weight_u' (D)")
-    result.source = {"format": "mimicry"}
-    if "global_step" in obj:
-        result.source["global_step"] = int(obj["global_step"])
+    result = convert_g_or_d(state, preset, ["l1.weight"], _convert_g, ["block1.c1.weight", "block1.c1.weight_u"],
+                            _convert_d, "not a torch-mimicry SNGAN / cGAN-PD checkpoint: expected 'l1.weight' (G) or "
+                            "'block1.c1.weight_orig' with 'block1.c1.weight_u' (D)")
+    result.source = {"format": "mimicry", **int_fields(obj, ["global_step"])}
     return result

@@ -25,19 +25,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..models import RESNET_D_ARCHS, RESNET_G_ARCHS
 from ..presets import GANSpec, get_preset
-from ._common import (
-    Converted,
-    StateDict,
-    block_count,
-    build_target,
-    channel_override,
-    choose_preset,
-    fill_sn,
-    finish,
-    rename,
-    torch_sn_names,
-    unwrap,
-)
+from ._common import (Converted, StateDict, block_count, build_target, channel_override, choose_preset, fill_sn,
+                      finish, rename, torch_sn_names, unwrap)
 
 _WHAT_G, _WHAT_D = "mmgeneration SNGAN generator", "mmgeneration SNGAN discriminator"
 _DATA = {32: "cifar10", 128: "imagenet128"}

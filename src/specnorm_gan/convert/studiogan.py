@@ -20,19 +20,8 @@ import math
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..models import RESNET_D_ARCHS, RESNET_G_ARCHS
-from ._common import (
-    Converted,
-    StateDict,
-    block_count,
-    build_target,
-    channel_override,
-    choose_preset,
-    fill_sn,
-    finish,
-    rename,
-    torch_sn_names,
-    unwrap,
-)
+from ._common import (Converted, StateDict, block_count, build_target, channel_override, choose_preset,
+                      convert_g_or_d, fill_sn, finish, int_fields, rename, torch_sn_names, unwrap)
 
 _CONTAINERS = ("state_dict",)
 _WHAT_G, _WHAT_D = "PyTorch-StudioGAN generator", "PyTorch-StudioGAN discriminator"
@@ -100,15 +89,9 @@ def convert(obj: Dict[str, Any], preset: Optional[str] = None) -> Converted:
         >>> convert(torch.load("model=G-best-weights-step=100000.pth"))  # doctest: +SKIP
     """
     state = torch_sn_names(unwrap(obj, _CONTAINERS))
-    if "linear0.weight" in state:
-        result = _convert_g(state, preset)
-    elif "linear1.weight" in state and "blocks.0.0.conv2d1.weight" in state:
-        result = _convert_d(state, preset)
-    else:
-        raise ValueError("not a PyTorch-StudioGAN ResNet checkpoint: expected 'linear0.weight' (G) or "
-                         "'blocks.0.0.conv2d1.weight_orig' with 'linear1.weight_orig' (D)")
-    result.source = {"format": "studiogan"}
-    for key in ("step", "best_step"):
-        if isinstance(obj.get(key), int):
-            result.source[key] = int(obj[key])
+    result = convert_g_or_d(state, preset, ["linear0.weight"], _convert_g,
+                            ["linear1.weight", "blocks.0.0.conv2d1.weight"], _convert_d,
+                            "not a PyTorch-StudioGAN ResNet checkpoint: expected 'linear0.weight' (G) or "
+                            "'blocks.0.0.conv2d1.weight_orig' with 'linear1.weight_orig' (D)")
+    result.source = {"format": "studiogan", **int_fields(obj, ["step", "best_step"])}
     return result
