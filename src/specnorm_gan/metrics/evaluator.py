@@ -265,19 +265,9 @@ def evaluate_generator(
         >>> r = evaluate_generator(G, ("is", "fid"), "cifar10-train", protocol="50k")  # doctest: +SKIP
         >>> print(format_table(r))  # doctest: +SKIP
     """
-    ev = Evaluator(
-        reference,
-        metrics=metrics,
-        protocol=protocol,
-        feature_extractor=feature_extractor,
-        inception_weights=inception_weights,
-        device=device,
-        batch_size=batch_size,
-        seed=seed,
-        cache_dir=cache_dir,
-        cache=cache,
-        verbose=verbose,
-    )
+    ev = Evaluator(reference, metrics=metrics, protocol=protocol, feature_extractor=feature_extractor,
+                   inception_weights=inception_weights, device=device, batch_size=batch_size, seed=seed,
+                   cache_dir=cache_dir, cache=cache, verbose=verbose)
     return ev.evaluate_generator(
         G, num_samples=num_samples, intra_fid_samples_per_class=intra_fid_samples_per_class, step=step
     )
@@ -325,17 +315,7 @@ def evaluate_images(
     Example:
         >>> r = evaluate_images(samples, "fid", "cifar10-train", protocol="50k")  # doctest: +SKIP
     """
-    ev = Evaluator(
-        reference,
-        metrics=metrics,
-        protocol=protocol,
-        feature_extractor=feature_extractor,
-        inception_weights=inception_weights,
-        device=device,
-        batch_size=batch_size,
-        seed=seed,
-        cache_dir=cache_dir,
-        cache=cache,
-        verbose=verbose,
-    )
+    ev = Evaluator(reference, metrics=metrics, protocol=protocol, feature_extractor=feature_extractor,
+                   inception_weights=inception_weights, device=device, batch_size=batch_size, seed=seed,
+                   cache_dir=cache_dir, cache=cache, verbose=verbose)
     return ev.evaluate_images(images, labels)
