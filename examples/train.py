@@ -23,7 +23,7 @@ import argparse
 import ast
 import os
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 # Settings applied (by re-executing this script) when the user has not set them: glibc then keeps
 # large freed buffers instead of returning them to the OS every step (see
@@ -277,66 +277,35 @@ def config_updates(args: argparse.Namespace) -> Dict[str, Any]:
     return upd
 
 
-def main(argv: Optional[List[str]] = None, defaults: Optional[Dict[str, Any]] = None, prog: Optional[str] = None,
-         description: Optional[str] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    _allocator_reexec(argv)
-    defaults = defaults or {}
-    parser = build_parser(defaults, prog, description)
-    args = parser.parse_args(argv)
+class _UsageError(Exception):
+    """A bad flag, file or checkpoint: main() prints ``error: <message>`` and exits with ``code``."""
 
-    import logging
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
 
-    import torch
 
-    from specnorm_gan.data import DatasetNotFoundError, load_dataset, validate_labels
-    from specnorm_gan.training import (
-        CheckpointError,
-        NonFiniteLossError,
-        TrainConfig,
-        Trainer,
-        TrainingInterrupted,
-        find_checkpoint,
-        init_distributed,
-        load_checkpoint,
-        reexec_with_allocator_settings,
-    )
+def _initial_config(given: Dict[str, Any], upd: Dict[str, Any], defaults: Dict[str, Any], log: Any) -> Tuple[Any, Any, Dict[str, Any]]:
+    """The run's TrainConfig, the checkpoint to resume (or None) and the data arguments saved in it."""
+    from specnorm_gan.training import CheckpointError, TrainConfig, find_checkpoint, load_checkpoint
 
-    given = vars(args)
-    rank, world = init_distributed(given.get("device", "auto"))
-    logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    log = logging.getLogger("train")
-    log.info(reexec_with_allocator_settings(disable=bool(given.get("no_allocator_tuning"))))  # logs what _allocator_reexec did
-
-    def fail(msg: str, code: int = EXIT_USAGE) -> int:
-        if rank == 0:
-            print(f"error: {msg}", file=sys.stderr)
-        return code
-
-    if "threads" in given:
-        if given["threads"] < 1:
-            return fail(f"--threads must be a positive integer, got {given['threads']}")
-        torch.set_num_threads(given["threads"])
-
-    upd = config_updates(args)
-    # ---- fresh run or resume ----
     ckpt = None
     out_dir = upd.get("out_dir") or defaults.get("out")
     if "resume" in given:
         path = given["resume"] or out_dir
         if not path:
-            return fail("--resume without a PATH needs --out")
+            raise _UsageError("--resume without a PATH needs --out")
         try:
             find_checkpoint(path)
         except CheckpointError:
             if given["resume"]:
-                return fail(f"--resume {path}: no checkpoint there")
+                raise _UsageError(f"--resume {path}: no checkpoint there") from None
             log.info("no checkpoint in %s yet: starting a new run", path)
         else:
             try:
                 ckpt = load_checkpoint(path)
             except CheckpointError as e:
-                return fail(str(e))
+                raise _UsageError(str(e)) from None
     if ckpt is not None:
         base = TrainConfig.from_dict(ckpt["config"])
         saved_data = dict((ckpt.get("extra") or {}).get("data") or {})
@@ -345,24 +314,28 @@ def main(argv: Optional[List[str]] = None, defaults: Optional[Dict[str, Any]] = 
         config = TrainConfig.from_dict({**base.to_dict(), **{k: (list(v) if isinstance(v, tuple) else v) for k, v in upd.items()}})
         if "model_kwargs" in upd:  # flags add to the saved model arguments; the structure check decides
             config.model_kwargs = {**base.model_kwargs, **upd["model_kwargs"]}
+        return config, ckpt, saved_data
+    preset = upd.get("preset", defaults.get("preset"))
+    if preset is None and "arch" not in upd:
+        raise _UsageError("pass --preset NAME (see specnorm_gan.list_presets()) or --arch and --resolution")
+    upd.setdefault("preset", preset)
+    if out_dir is None:
+        out_dir = os.path.join("runs", preset or f"{upd['arch']}{upd.get('resolution', '')}")
+    upd["out_dir"] = out_dir
+    try:
+        find_checkpoint(out_dir)
+    except CheckpointError:
+        pass
     else:
-        preset = upd.get("preset", defaults.get("preset"))
-        if preset is None and "arch" not in upd:
-            return fail("pass --preset NAME (see specnorm_gan.list_presets()) or --arch and --resolution")
-        upd.setdefault("preset", preset)
-        if out_dir is None:
-            out_dir = os.path.join("runs", preset or f"{upd['arch']}{upd.get('resolution', '')}")
-        upd["out_dir"] = out_dir
-        try:
-            find_checkpoint(out_dir)
-        except CheckpointError:
-            pass
-        else:
-            return fail(f"{out_dir} already holds checkpoints of a run; pass --resume to continue it, or choose another --out")
-        config = TrainConfig(**upd)
-        saved_data = {}
+        raise _UsageError(f"{out_dir} already holds checkpoints of a run; pass --resume to continue it, or choose another --out")
+    return TrainConfig(**upd), None, {}
 
-    # ---- data ----
+
+def _training_data(given: Dict[str, Any], config: Any, saved_data: Dict[str, Any], defaults: Dict[str, Any]) -> Tuple[Any, Dict[str, Any]]:
+    """The training images (subset, labels checked) and the data arguments to save for --resume."""
+    from specnorm_gan.data import DatasetNotFoundError, load_dataset, validate_labels
+    from specnorm_gan.presets import get_preset
+
     data_args = {
         "source": given.get("data", saved_data.get("source", defaults.get("data"))),
         "dataset": given.get("dataset", saved_data.get("dataset", defaults.get("dataset"))),
@@ -372,56 +345,45 @@ def main(argv: Optional[List[str]] = None, defaults: Optional[Dict[str, Any]] = 
         "verify": given.get("verify_data", saved_data.get("verify", True)),
     }
     if data_args["source"] is None:
-        return fail("pass --data PATH (an .npz, a torchvision root or an image folder)")
+        raise _UsageError("pass --data PATH (an .npz, a torchvision root or an image folder)")
     data_args["source"] = os.path.abspath(os.path.expanduser(str(data_args["source"])))  # saved for --resume
     try:
-        from specnorm_gan.presets import get_preset
-
         record = get_preset(config.preset) if config.preset else None
     except ValueError as e:
-        return fail(str(e))
+        raise _UsageError(str(e)) from None
     if data_args["max_images"] is None and record is not None:  # the preset's training subset (saved for --resume)
         data_args["max_images"] = record.hparams.max_images
     if data_args["max_images"] is not None and data_args["max_images"] < 0:
-        return fail(f"--max-images must be an int >= 0 (0 = all images), got {data_args['max_images']}")
+        raise _UsageError(f"--max-images must be an int >= 0 (0 = all images), got {data_args['max_images']}")
     resolution = config.resolution or (record.resolution if record else None)
     channels = config.in_channels or (record.in_channels if record else 3)
     if resolution is None:
-        return fail("pass --resolution (no preset given)")
+        raise _UsageError("pass --resolution (no preset given)")
     try:
         data = load_dataset(
             data_args["source"], data_args["dataset"], split=data_args["split"], resolution=resolution, channels=channels,
             download=bool(given.get("download", False)), verify=data_args["verify"], crop=data_args["crop"],
         )
     except DatasetNotFoundError as e:
-        return fail(str(e))
+        raise _UsageError(str(e)) from None
     except (ValueError, TypeError, ImportError) as e:
-        return fail(f"cannot load {data_args['source']}: {e}")
+        raise _UsageError(f"cannot load {data_args['source']}: {e}") from None
     if data_args["max_images"]:
         data = data.subset(int(data_args["max_images"]), seed=config.seed)
     if given.get("conditional"):
         if data.num_classes == 0:
-            return fail(f"--conditional needs labels, but {data.name} has none")
+            raise _UsageError(f"--conditional needs labels, but {data.name} has none")
         config.num_classes = data.num_classes
     model_classes = config.num_classes if config.num_classes is not None else (record.num_classes if record else 0)
     if model_classes and data.labels is not None:  # before the model indexes its class embeddings with them
         try:
             validate_labels(data.labels, model_classes, data_args["source"])
         except ValueError as e:
-            return fail(str(e))
-    log.info("data: %s, %d images %s, %d classes", data.name, len(data), tuple(data.images.shape[1:]), data.num_classes)
+            raise _UsageError(str(e)) from None
+    return data, data_args
 
-    # ---- trainer ----
-    try:
-        trainer = Trainer(config, data)
-        trainer.extra["data"] = data_args
-        if ckpt is not None:
-            trainer.load_state_dict(ckpt)
-            log.info("resumed %s at iteration %d", ckpt["path"], trainer.iteration)
-    except CheckpointError as e:
-        return fail(str(e))
-    except (ValueError, TypeError, ImportError, FileNotFoundError) as e:
-        return fail(str(e))
+
+def _log_run(trainer: Any, world: int, log: Any) -> None:
     cfg = trainer.config
     n_g = sum(p.numel() for p in trainer.G.parameters())
     n_d = sum(p.numel() for p in trainer.D.parameters())
@@ -432,6 +394,12 @@ def main(argv: Optional[List[str]] = None, defaults: Optional[Dict[str, Any]] = 
         world, trainer.device, cfg.loss, cfg.n_dis, cfg.lr_g, cfg.lr_d, tuple(cfg.betas_g), tuple(cfg.betas_d),
         cfg.batch_size, cfg.g_batch_size, cfg.iterations, cfg.lr_decay, cfg.out_dir,
     )
+
+
+def _train(trainer: Any, stop_at: Optional[int], rank: int, world: int, log: Any) -> int:
+    """Runs the loop; returns the exit code (0, EXIT_NONFINITE, 128 + signal) and tears distributed runs down."""
+    from specnorm_gan.training import NonFiniteLossError, TrainingInterrupted
+
     code = 0
     orderly = False  # every rank reached the end in step (normal end, NaN stop or signal stop)
     try:
@@ -444,7 +412,7 @@ def main(argv: Optional[List[str]] = None, defaults: Optional[Dict[str, Any]] = 
 
             redirect = contextlib.nullcontext()
         with redirect:
-            trainer.train(stop_at=given.get("stop_at"))
+            trainer.train(stop_at=stop_at)
         orderly = True
         log.info("done: iteration %d; last checkpoint %s", trainer.iteration, trainer.last_checkpoint)
         if trainer.best_fid is not None and rank == 0:
@@ -452,7 +420,9 @@ def main(argv: Optional[List[str]] = None, defaults: Optional[Dict[str, Any]] = 
                      trainer.best_fid["key"])
     except NonFiniteLossError as e:
         orderly = True
-        code = fail(str(e), EXIT_NONFINITE)
+        if rank == 0:
+            print(f"error: {e}", file=sys.stderr)
+        code = EXIT_NONFINITE
     except TrainingInterrupted as e:
         orderly = True
         if rank == 0:
@@ -467,6 +437,49 @@ def main(argv: Optional[List[str]] = None, defaults: Optional[Dict[str, Any]] = 
                     dist.barrier()  # nobody tears down connections a peer still reads from
                 dist.destroy_process_group()
     return code
+
+
+def main(argv: Optional[List[str]] = None, defaults: Optional[Dict[str, Any]] = None, prog: Optional[str] = None,
+         description: Optional[str] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _allocator_reexec(argv)
+    defaults = defaults or {}
+    parser = build_parser(defaults, prog, description)
+    args = parser.parse_args(argv)
+
+    import logging
+
+    import torch
+
+    from specnorm_gan.training import CheckpointError, Trainer, init_distributed, reexec_with_allocator_settings
+
+    given = vars(args)
+    rank, world = init_distributed(given.get("device", "auto"))
+    logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    log = logging.getLogger("train")
+    log.info(reexec_with_allocator_settings(disable=bool(given.get("no_allocator_tuning"))))  # logs what _allocator_reexec did
+    try:
+        if "threads" in given:
+            if given["threads"] < 1:
+                raise _UsageError(f"--threads must be a positive integer, got {given['threads']}")
+            torch.set_num_threads(given["threads"])
+        config, ckpt, saved_data = _initial_config(given, config_updates(args), defaults, log)
+        data, data_args = _training_data(given, config, saved_data, defaults)
+        log.info("data: %s, %d images %s, %d classes", data.name, len(data), tuple(data.images.shape[1:]), data.num_classes)
+        try:
+            trainer = Trainer(config, data)
+            trainer.extra["data"] = data_args
+            if ckpt is not None:
+                trainer.load_state_dict(ckpt)
+                log.info("resumed %s at iteration %d", ckpt["path"], trainer.iteration)
+        except (CheckpointError, ValueError, TypeError, ImportError, FileNotFoundError) as e:
+            raise _UsageError(str(e)) from None
+    except _UsageError as e:
+        if rank == 0:
+            print(f"error: {e}", file=sys.stderr)
+        return e.code
+    _log_run(trainer, world, log)
+    return _train(trainer, given.get("stop_at"), rank, world, log)
 
 
 if __name__ == "__main__":
