@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .augment import AdaptiveAugment, translation
-from .losses import _call_d, r2_penalty
+from .losses.penalties import _call_d, r2_penalty
 from .regularizers import LossContext, Regularizer, register_regularizer
 
 __all__ = ["LeCam", "BalancedConsistency", "LatentConsistencyD", "LatentConsistencyG", "R2Penalty"]
