@@ -139,21 +139,15 @@ def wasserstein_d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
 
 
 def wasserstein_g_loss(fake_logits: Tensor) -> Tensor:
-    """Wasserstein generator loss ``-mean(fake)``.
-
-    Args:
-        fake_logits: critic outputs of generated samples.
-
-    Shape:
-        - Input: any shape. Output: scalar.
+    """Wasserstein generator loss ``-mean(fake)``: the same function as :func:`hinge_g_loss` (any shape in,
+    scalar out), kept under its own name for WGAN code.
 
     Example::
 
         >>> wasserstein_g_loss(torch.tensor([1.0, 2.0]))
         tensor(-1.5000)
     """
-    _check_logits("fake_logits", fake_logits)
-    return -fake_logits.mean()
+    return hinge_g_loss(fake_logits)
 
 
 def least_squares_d_loss(real_logits: Tensor, fake_logits: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
