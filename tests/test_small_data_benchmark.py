@@ -19,21 +19,21 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "small_data.py"
 
 
-def _load() -> ModuleType:
-    sys.path.insert(0, str(SCRIPT.parent))
-    spec = importlib.util.spec_from_file_location("small_data_benchmark", SCRIPT)
+def _module(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _load() -> ModuleType:
+    sys.path.insert(0, str(SCRIPT.parent))  # the script imports its sibling helpers
+    return _module(SCRIPT, "small_data_benchmark")
 
 
 def _train_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("_small_data_train", ROOT / "examples" / "train.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _module(ROOT / "examples" / "train.py", "_small_data_train")
 
 
 def _args(**kw: object) -> argparse.Namespace:
