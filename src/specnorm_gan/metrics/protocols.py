@@ -27,6 +27,11 @@ _METRIC_ALIASES = {
 }
 
 
+def _check_count(name: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 2:
+        raise ValueError(f"{name} must be an int >= 2, got {value!r}")
+
+
 @dataclass(frozen=True)
 class Protocol:
     """How many samples each metric uses and against which reference subset.
@@ -111,8 +116,7 @@ class Protocol:
         """
         p = self
         if num_samples is not None:
-            if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 2:
-                raise ValueError(f"num_samples must be an int >= 2, got {num_samples!r}")
+            _check_count("num_samples", num_samples)
             p = dataclasses.replace(
                 p,
                 name=f"{p.name}-n{num_samples}",
@@ -122,8 +126,7 @@ class Protocol:
                 description=f"{p.description} [IS and FID on {num_samples} generated samples]".strip(),
             )
         if per_class is not None:
-            if not isinstance(per_class, int) or isinstance(per_class, bool) or per_class < 2:
-                raise ValueError(f"per_class must be an int >= 2, got {per_class!r}")
+            _check_count("per_class", per_class)
             p = dataclasses.replace(
                 p,
                 name=f"{p.name}-c{per_class}",
