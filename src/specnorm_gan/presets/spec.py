@@ -49,6 +49,7 @@ class TrainHParams:
 
     Example::
 
+        >>> from specnorm_gan.presets import get_preset
         >>> hp = get_preset("imagenet128-projection").hparams
         >>> hp.iterations, hp.decay_start, hp.betas_d
         (450000, 400000, (0.0, 0.9))
@@ -121,6 +122,7 @@ class Preset:
 
     Example::
 
+        >>> from specnorm_gan.presets import get_preset
         >>> p = get_preset("k2-sr4")
         >>> p.dataset, p.resolution, p.d_kwargs["last_width"]
         ('stl10', 48, 1024)
@@ -152,6 +154,7 @@ class GANSpec:
 
     Example::
 
+        >>> from specnorm_gan.presets import build_gan
         >>> spec = build_gan(arch="resnet", resolution=32, num_classes=10, width=0.125)
         >>> spec.preset.name, spec.G.num_classes, spec.D.num_classes
         ('cifar10-projection', 10, 10)
