@@ -229,14 +229,7 @@ class SNResNetDiscriminator(_DiscriminatorMixin):
         shortcut_after_activation: bool = False,
     ) -> None:
         super().__init__()
-        if arch is None:
-            designs = sorted(int(k) for k in RESNET_D_ARCHS if k.isdigit())
-            if str(resolution) not in RESNET_D_ARCHS:
-                raise ValueError(f"SNResNetDiscriminator: no design for resolution {resolution!r}; expected one of {designs}")
-            spec = RESNET_D_ARCHS[str(resolution)]
-        else:
-            spec = arch if isinstance(arch, ResNetDiscriminatorArch) else _lookup(RESNET_D_ARCHS, arch, "ResNet discriminator")  # type: ignore[assignment]
-        assert isinstance(spec, ResNetDiscriminatorArch)
+        spec = _resnet_d_arch(resolution, arch)
         width = _check_width(width)
         self.num_classes = _check_num_classes(num_classes)
         self.in_channels = _check_channels("in_channels", in_channels)
@@ -273,30 +266,11 @@ class SNResNetDiscriminator(_DiscriminatorMixin):
                 raise ValueError(f"concat_after must be in [1, {len(chans) - 1}] for {len(chans)} blocks, got {concat_after}")
         self.concat_after = concat_after if concat else None
         embed_dim = _scale(_check_channels("concat_embed_dim", concat_embed_dim), width) if concat else 0
-        blocks: List[nn.Module] = []
-        for i, (cout, down) in enumerate(zip(chans, spec.downsample)):
-            if concat and i == concat_after:
-                cin += embed_dim
-            if i == 0 and first == "optimized":
-                blocks.append(OptimizedDBlock(
-                    cin, cout, negative_slope=negative_slope, sn=sn, fold_resampling=fold_resampling
-                ))
-            else:
-                blocks.append(
-                    DBlock(
-                        cin, cout, cout if hidden == "out" else cin, downsample=down, order=spec.order,
-                        negative_slope=negative_slope, sn=sn, fold_resampling=fold_resampling,
-                        shortcut_after_activation=shortcut_after_activation,
-                    )
-                )
-            size = size // 2 if down else size
-            cin = cout
-        if size < 1:
-            raise ValueError(
-                f"SNResNetDiscriminator: resolution {resolution} is too small for this design "
-                f"({sum(spec.downsample)} downsamplings); expected at least {2 ** sum(spec.downsample)}"
-            )
-        self.blocks = nn.ModuleList(blocks)
+        self.blocks = _resnet_d_blocks(
+            self.arch, cin, size, resolution, embed_dim=embed_dim, concat_after=self.concat_after,
+            negative_slope=negative_slope, sn=sn, fold_resampling=fold_resampling,
+            shortcut_after_activation=shortcut_after_activation,
+        )
         self.embed: Optional[nn.Module] = None
         if concat:
             self.embed = SNEmbedding(num_classes, embed_dim) if sn else nn.Embedding(num_classes, embed_dim)
@@ -325,3 +299,63 @@ class SNResNetDiscriminator(_DiscriminatorMixin):
             f"resolution={self.resolution}, num_classes={self.num_classes}, channels={list(self.arch.channels)}, "
             f"conditioning={self.conditioning!r}"
         )
+
+
+def _resnet_d_arch(resolution: int, arch: Optional[Union[str, ResNetDiscriminatorArch]]) -> ResNetDiscriminatorArch:
+    """The design of a :class:`SNResNetDiscriminator`: ``arch`` (a record or a key of :data:`RESNET_D_ARCHS`), else
+    the table's design of ``resolution``."""
+    if arch is None:
+        designs = sorted(int(k) for k in RESNET_D_ARCHS if k.isdigit())
+        if str(resolution) not in RESNET_D_ARCHS:
+            raise ValueError(f"SNResNetDiscriminator: no design for resolution {resolution!r}; expected one of {designs}")
+        spec = RESNET_D_ARCHS[str(resolution)]
+    else:
+        spec = arch if isinstance(arch, ResNetDiscriminatorArch) else _lookup(RESNET_D_ARCHS, arch, "ResNet discriminator")  # type: ignore[assignment]
+    assert isinstance(spec, ResNetDiscriminatorArch)
+    return spec
+
+
+def _resnet_d_blocks(
+    arch: ResNetDiscriminatorArch,
+    cin: int,
+    size: int,
+    resolution: int,
+    *,
+    embed_dim: int,
+    concat_after: Optional[int],
+    negative_slope: float,
+    sn: bool,
+    fold_resampling: bool,
+    shortcut_after_activation: bool,
+) -> nn.ModuleList:
+    """The blocks of a :class:`SNResNetDiscriminator`, one per entry of its (scaled) design ``arch``.
+
+    ``cin`` and ``size`` are the channels and spatial size of the first block's input (the image, or
+    the stem's output); block ``concat_after`` (``None``: none) reads ``embed_dim`` more channels, the
+    concatenated class embedding. Raises ``ValueError`` when the design's downsamplings do not fit
+    the input size (``resolution`` is the one the error names).
+    """
+    blocks: List[nn.Module] = []
+    for i, (cout, down) in enumerate(zip(arch.channels, arch.downsample)):
+        if i == concat_after:
+            cin += embed_dim
+        if i == 0 and arch.first_block == "optimized":
+            blocks.append(OptimizedDBlock(
+                cin, cout, negative_slope=negative_slope, sn=sn, fold_resampling=fold_resampling
+            ))
+        else:
+            blocks.append(
+                DBlock(
+                    cin, cout, cout if arch.hidden == "out" else cin, downsample=down, order=arch.order,
+                    negative_slope=negative_slope, sn=sn, fold_resampling=fold_resampling,
+                    shortcut_after_activation=shortcut_after_activation,
+                )
+            )
+        size = size // 2 if down else size
+        cin = cout
+    if size < 1:
+        raise ValueError(
+            f"SNResNetDiscriminator: resolution {resolution} is too small for this design "
+            f"({sum(arch.downsample)} downsamplings); expected at least {2 ** sum(arch.downsample)}"
+        )
+    return nn.ModuleList(blocks)
