@@ -14,6 +14,24 @@ from ..blocks.common import _check_labels
 from .common import _model_device, _model_dtype
 
 
+def _check_model_labels(
+    y: Optional[Tensor], num_classes: int, batch_size: int, owner: str, role: str, allow_soft: bool = False
+) -> None:
+    """The labels of a G or D input: none for an unconditional model (``num_classes=0``), else valid labels
+    (:func:`~specnorm_gan.blocks.common._check_labels`); ``role`` (``"generator"``, ``"discriminator"``) names the model
+    in the errors."""
+    if num_classes == 0:
+        if y is not None:
+            raise ValueError(f"{owner}: unconditional {role} (num_classes=0) got labels y; expected y=None")
+        return
+    if y is None:
+        raise ValueError(
+            f"{owner}: conditional {role} (num_classes={num_classes}) needs labels y of shape "
+            f"({batch_size},) with values in [0, {num_classes})"
+        )
+    _check_labels(y, num_classes, batch_size, owner, allow_soft=allow_soft)
+
+
 class _RecordsConfig(nn.Module):
     """Records the constructor arguments a model was built with in ``self.init_config``.
 
@@ -57,16 +75,7 @@ class _GeneratorMixin(_RecordsConfig):
             raise TypeError(f"{name}: z must be a tensor of shape (N, {self.z_dim}), got {type(z).__name__}")
         if z.dim() != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"{name}: z must have shape (N, {self.z_dim}) (z_dim={self.z_dim}), got {tuple(z.shape)}")
-        if self.num_classes == 0:
-            if y is not None:
-                raise ValueError(f"{name}: unconditional generator (num_classes=0) got labels y; expected y=None")
-            return
-        if y is None:
-            raise ValueError(
-                f"{name}: conditional generator (num_classes={self.num_classes}) needs labels y of shape "
-                f"({z.shape[0]},) with values in [0, {self.num_classes})"
-            )
-        _check_labels(y, self.num_classes, z.shape[0], name, allow_soft=True)
+        _check_model_labels(y, self.num_classes, z.shape[0], name, "generator", allow_soft=True)
 
     def sample_z(self, n: int, generator: Optional[torch.Generator] = None, truncation: Optional[float] = None) -> Tensor:
         """Draws ``n`` latent vectors (``N(0, I)``, or ``U(-1, 1)`` when ``z_dist="uniform"``) on G's device.
@@ -133,13 +142,4 @@ class _DiscriminatorMixin(_RecordsConfig):
                 f"{name}: expected images of shape (N, {c}, {r}, {r}) (resolution={r}, in_channels={c}), "
                 f"got {tuple(x.shape)}"
             )
-        if self.num_classes == 0:
-            if y is not None:
-                raise ValueError(f"{name}: unconditional discriminator (num_classes=0) got labels y; expected y=None")
-            return
-        if y is None:
-            raise ValueError(
-                f"{name}: conditional discriminator (num_classes={self.num_classes}) needs labels y of shape "
-                f"({x.shape[0]},) with values in [0, {self.num_classes})"
-            )
-        _check_labels(y, self.num_classes, x.shape[0], name)
+        _check_model_labels(y, self.num_classes, x.shape[0], name, "discriminator")
