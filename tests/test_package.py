@@ -61,3 +61,40 @@ def test_every_exported_name_resolves() -> None:
     import specnorm_gan
 
     assert set(specnorm_gan.layers.__all__) <= set(specnorm_gan.__all__)
+
+
+# Every module-level name of the former single-file models.py and blocks.py (their __all__ aside).
+_OLD_NAMES = {
+    "specnorm_gan.models": (
+        "InitArg ResNetGeneratorArch ResNetDiscriminatorArch DCGANGeneratorArch DCGANDiscriminatorArch _UP3 _RG _RD _DG "
+        "_DD RESNET_G_ARCHS RESNET_D_ARCHS _PAPER_D _CGL_D DCGAN_G_ARCHS DCGAN_D_ARCHS _scale _check_width "
+        "_check_num_classes _override_channels _lookup _model_device _model_dtype _disable_inner_label_checks "
+        "_input_check_hook _finish_init _RecordsConfig _GeneratorMixin _DiscriminatorMixin SNResNetGenerator "
+        "SNResNetDiscriminator SNDCGANGenerator SNDCGANDiscriminator"
+    ),
+    "specnorm_gan.blocks": (
+        "CHAINER_BN_EPS INIT_SCHEMES _activation _activation_ _check_slope _check_channels _check_choice _check_labels "
+        "_upsample _BilinearUpsample2x _conv _is_plain_conv3x3 _layer_weight _pair_sum_kernel _conv3x3_avgpool "
+        "_upsample_conv3x3 _conv3x3_few_outputs _tap_slices _ShiftedTapSum fold_resampling ConditionalBatchNorm2d "
+        "ProjectionHead GBlock DBlock OptimizedDBlock _WEIGHTED init_weights _apply_init"
+    ),
+}
+
+
+def test_names_of_the_former_models_and_blocks_modules_resolve() -> None:
+    # models.py and blocks.py became packages: each old name stays readable from the package, and an
+    # old pickle's reference ``specnorm_gan.models <name>`` (a model pickled whole refers to its classes
+    # and to the input-check hook) loads the object that the package's submodule defines.
+    import importlib
+    import inspect
+    import pickle
+
+    for name, old in _OLD_NAMES.items():
+        module = importlib.import_module(name)
+        missing = [n for n in module.__all__ if not hasattr(module, n)]
+        assert not missing, f"{name}.__all__ lists names it does not define: {missing}"
+        for attr in old.split():
+            loaded = pickle.loads(f"c{name}\n{attr}\n.".encode())  # protocol 0 GLOBAL: what an old pickle holds
+            assert loaded is getattr(module, attr), (name, attr)
+            if inspect.isclass(loaded) or inspect.isfunction(loaded):
+                assert loaded.__module__.startswith(name + "."), (name, attr, loaded.__module__)
