@@ -22,7 +22,7 @@ D's overfitting as the gap between D's mean output on its training images and on
 images (Karras et al. 2020, Fig. 1; Zhao et al. 2020, Fig. 2), and ADA's final probability.
 
     python benchmarks/small_data.py --out /tmp/small_data --iterations 1500 --width 0.5 --jobs 2 \\
-        --json docs/small_data.json --markdown /tmp/small_data/table.md
+        --json /tmp/small_data/results.json --markdown /tmp/small_data/table.md
 
 Runs that already finished (a final checkpoint in ``--out/<variant>-s<seed>``) are scored without
 retraining, and an interrupted run resumes from its last checkpoint, so the command can be repeated.
