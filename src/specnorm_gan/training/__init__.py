@@ -30,7 +30,8 @@ installed), PNG sample grids from a fixed ``z``, optional periodic IS/FID evalua
 
 The package, one job per module (``docs/architecture.md`` draws the picture):
 
-- :mod:`~specnorm_gan.training.config`: :class:`TrainConfig`, filling it from the preset, validation;
+- :mod:`~specnorm_gan.training.config`: :class:`TrainConfig`; :mod:`~specnorm_gan.training.resolve`: filling it
+  from the preset, validation;
 - :mod:`~specnorm_gan.training.steps`: the D and G losses and updates (the one place to read the update);
 - :mod:`~specnorm_gan.training.loop`: iteration order, learning-rate decay, the run loop;
 - :mod:`~specnorm_gan.training.checkpoint`: checkpoint files (atomic save, safe load, retention, models from a file);

@@ -17,10 +17,11 @@ from ..data import ImageDataset, InMemoryLoader
 from ..losses import get_loss
 from . import augmentation, evaluation, logs, loop, steps
 from .build import _check_models_and_data, _make_optimizer, _maybe_to_device, _model_device, build_models
-from .config import TrainConfig, _resolve, _validate
+from .config import TrainConfig
 from .distributed import _process_info, _wrap
 from .ema import _make_ema
 from .precision import Precision, _warn_if_scaler_syncs
+from .resolve import _resolve, _validate
 from .rng import _mix_seed
 
 
