@@ -211,7 +211,7 @@ def markdown(rows: List[Dict[str, Any]], floors: List[Dict[str, Any]], args: arg
         ada = _pm(vr, "ada_p", "{:.2f}") if v == "ada" else "-"
         table.append([v, len(vr), _pm(vr, "fd", "{:.2f}"), _pm(vr, "kid", "{:.2f}", 1e3), _pm(vr, "class_tv", "{:.3f}"),
                       _pm(vr, "d_gap", "{:.2f}"), ada, _pm(vr, "train_time_s", "{:.1f}", 1 / 60)])
-    table.append(["floor: the 2,500 training images", len(floors), _pm(floors, "fd", "{:.2f}"),
+    table.append([f"floor: the {args.max_images:,} training images", len(floors), _pm(floors, "fd", "{:.2f}"),
                   _pm(floors, "kid", "{:.2f}", 1e3), _pm(floors, "class_tv", "{:.3f}"), "-", "-", "-"])
     lines += md_table(["variant", "runs", "FD vs test ↓", "KID×10³ vs test ↓", "class TV ↓",
                        "D(train) − D(test) ↓", "final ADA p", "training min"], table, escape=False)
