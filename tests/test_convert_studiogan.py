@@ -6,6 +6,8 @@ cited there), whose state dicts carry exactly the keys listed below. The checkpo
 ``src/utils/ckpt.py`` reads: ``{"state_dict": ..., "seed", "run_name", "step", ...}``.
 """
 
+import json
+
 import pytest
 import torch
 
@@ -63,6 +65,7 @@ def test_generator_keys_mapping_and_forward(tmp_path, classes):
     assert convert_main([str(_save(tmp_path, src, "G")), "--from", "studiogan", "--out", str(out)]) == 0
     dst = from_pretrained(out)
     preset = "studiogan-projection-32" if classes else "studiogan-sngan-32"
+    assert json.loads((out / "config.json").read_text())["source"]["preset"] == preset
     assert (dst.resolution, dst.num_classes, list(dst.arch.channels)) == (32, classes, [32] * 4)
     s, d = src.state_dict(), dst.state_dict()
     # Key by key: renamed tensors are the source's; the cBN gain is 1 + embed0.
