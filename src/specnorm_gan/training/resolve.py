@@ -11,40 +11,6 @@ from torch import nn
 
 from .config import _WEIGHT_TERMS, TrainConfig
 
-# The fields a preset's TrainHParams may fill in.
-_HPARAM_FIELDS = (
-    "loss",
-    "loss_kwargs",
-    "optimizer_g",
-    "optimizer_d",
-    "momentum_d",
-    "gp_weight",
-    "r1_weight",
-    "ortho_weight",
-    "ema_decay",
-    "ema_start",
-    "weight_clip",
-    "update_order",
-    "n_dis",
-    "lr_g",
-    "lr_d",
-    "betas_g",
-    "betas_d",
-    "batch_size",
-    "g_batch_size",
-    "iterations",
-    "lr_decay",
-    "decay_start",
-    "z_dim",
-    "diffaugment",
-    "ada_target",
-    "r2_weight",
-    "lecam_weight",
-    "bcr_weight",
-    "zcr_weight",
-    "zcr_g_weight",
-)
-
 # Used when neither the config nor the preset says: the official CIFAR-10 ResNet settings.
 _FALLBACK_HPARAMS: Dict[str, Any] = {
     "loss": "hinge",
@@ -76,6 +42,9 @@ _FALLBACK_HPARAMS: Dict[str, Any] = {
     "zcr_weight": 0.0,
     "zcr_g_weight": 0.0,
 }
+# The fields filled in when None: from the preset's TrainHParams, else the fallback above (z_dim from G,
+# ada_target stays None: ADA off).
+_HPARAM_FIELDS = tuple(_FALLBACK_HPARAMS) + ("z_dim", "ada_target")
 
 
 def _resolve(config: TrainConfig, hparams: Any, G: nn.Module) -> TrainConfig:
@@ -100,8 +69,6 @@ def _resolve(config: TrainConfig, hparams: Any, G: nn.Module) -> TrainConfig:
         updates["num_classes"] = int(getattr(G, "num_classes", 0) or 0)
     if config.in_channels is None and getattr(G, "out_channels", None) is not None:
         updates["in_channels"] = int(G.out_channels)
-    if config.preset is None and hparams is not None and getattr(hparams, "preset", None):
-        pass  # keep None: the model was built from explicit arguments
     for name in ("eval_reference", "inception_weights"):  # plain str in checkpoints (weights_only loading)
         if isinstance(getattr(config, name), os.PathLike):
             updates[name] = os.fspath(getattr(config, name))
@@ -112,19 +79,18 @@ def _resolve(config: TrainConfig, hparams: Any, G: nn.Module) -> TrainConfig:
     return dataclasses.replace(config, **updates)
 
 
-def _validate(config: TrainConfig) -> None:
-    def positive_int(name: str, allow_zero: bool = False) -> None:
-        v = getattr(config, name)
-        ok = isinstance(v, int) and not isinstance(v, bool) and (v >= 0 if allow_zero else v >= 1)
-        if not ok:
-            raise ValueError(f"{name} must be an int {'>= 0' if allow_zero else '>= 1'}, got {v!r}")
+def _check_int(config: TrainConfig, name: str, minimum: int) -> None:
+    v = getattr(config, name)
+    if not (isinstance(v, int) and not isinstance(v, bool) and v >= minimum):
+        raise ValueError(f"{name} must be an int >= {minimum}, got {v!r}")
 
+
+def _validate(config: TrainConfig) -> None:
     for name in ("n_dis", "batch_size", "g_batch_size", "iterations", "log_every", "keep_checkpoints", "sample_rows", "sample_cols"):
-        positive_int(name)
+        _check_int(config, name, 1)
     for name in ("decay_start", "sample_every", "ckpt_every", "ema_start", "eval_every"):
-        positive_int(name, allow_zero=True)
-    if not (isinstance(config.eval_samples, int) and not isinstance(config.eval_samples, bool) and config.eval_samples >= 2):
-        raise ValueError(f"eval_samples must be an int >= 2, got {config.eval_samples!r}")
+        _check_int(config, name, 0)
+    _check_int(config, "eval_samples", 2)
     em = config.eval_metrics
     if not (isinstance(em, (list, tuple)) and em and all(isinstance(k, str) for k in em)):
         raise TypeError(f"eval_metrics must be a non-empty list of metric names ('is', 'fid', 'kid', 'intra_fid'), got {em!r}")
@@ -186,8 +152,7 @@ def _validate_augmentation(config: TrainConfig) -> None:
     if not (isinstance(config.ada_speed_images, (int, float)) and math.isfinite(config.ada_speed_images)
             and config.ada_speed_images > 0):
         raise ValueError(f"ada_speed_images must be a finite number > 0, got {config.ada_speed_images!r}")
-    if not (isinstance(config.ada_interval, int) and not isinstance(config.ada_interval, bool) and config.ada_interval >= 1):
-        raise ValueError(f"ada_interval must be an int >= 1, got {config.ada_interval!r}")
+    _check_int(config, "ada_interval", 1)
     parse_policy(config.ada_transforms, ADA_TRANSFORMS, "ADA transform")
 
 
